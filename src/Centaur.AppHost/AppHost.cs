@@ -1,0 +1,43 @@
+var builder = DistributedApplication.CreateBuilder(args);
+
+var slackSigningSecret = builder.AddOptionalSecret("slack-signing-secret");
+var slackBotToken = builder.AddOptionalSecret("slack-bot-token");
+var slackAppToken = builder.AddOptionalSecret("slack-app-token");
+var anthropicApiKey = builder.AddOptionalSecret("anthropic-api-key");
+var openAiApiKey = builder.AddOptionalSecret("openai-api-key");
+var sandboxTokenKey = builder.AddGeneratedSecret("sandbox-token-key");
+var slackApiKey = builder.AddGeneratedSecret("slack-api-key");
+var proxyApiKey = builder.AddGeneratedSecret("ironproxy-api-key");
+
+var db = builder.AddCentaurDatabase("postgres", "centaur");
+
+var api = builder.AddProject<Projects.Centaur_Api>("api")
+    .WithPortOverride(builder.Configuration)
+    .WithReference(db, "centaur").WaitFor(db)
+    .WithEnvironment("Centaur__SandboxTokenKey", sandboxTokenKey)
+    .WithEnvironment("Auth__BootstrapClients__slack", slackApiKey)
+    .WithEnvironment("Auth__BootstrapClients__ironproxy", proxyApiKey)
+    .WithHttpHealthCheck("/health");
+
+var ironproxy = builder.AddProject<Projects.Centaur_IronProxy>("ironproxy")
+    .WithPortOverride(builder.Configuration)
+    .WithReference(db, "centaur").WaitFor(db)
+    .WithReference(api).WaitFor(api)
+    .WithEnvironment("Api__Key", proxyApiKey)
+    .WithEnvironment("Secrets__anthropic-api-key", anthropicApiKey)
+    .WithEnvironment("Secrets__openai-api-key", openAiApiKey)
+    .WithHttpHealthCheck("/health");
+
+api.WithEnvironment("IronProxy__Url", ironproxy.GetEndpoint("http"));
+
+builder.AddProject<Projects.Centaur_Slack>("slack")
+    .WithPortOverride(builder.Configuration)
+    .WithReference(db, "centaur").WaitFor(db)
+    .WithReference(api).WaitFor(api)
+    .WithEnvironment("Api__Key", slackApiKey)
+    .WithEnvironment("Slack__SigningSecret", slackSigningSecret)
+    .WithEnvironment("Slack__BotToken", slackBotToken)
+    .WithEnvironment("Slack__AppToken", slackAppToken)
+    .WithHttpHealthCheck("/health");
+
+builder.Build().Run();
