@@ -1,0 +1,76 @@
+using Aspire.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Centaur.Tests.Infrastructure;
+
+/// <summary>
+/// The real AppHost (embedded Postgres, api, slack, ironproxy) started once per test collection. The database
+/// lives in a throw-away folder that is deleted when the app stops.
+/// </summary>
+public class CentaurAppFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    public static readonly string[] Services = ["api", "slack", "ironproxy"];
+
+    public DistributedApplication App { get; private set; } = null!;
+
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"centaur-test-pg-{Guid.NewGuid():N}");
+
+    /// <summary>Extra AppHost arguments (configuration) a derived fixture adds, e.g. a fake Slack's URL.</summary>
+    protected virtual IEnumerable<string> AppHostArguments => [];
+
+    protected virtual bool EphemeralDatabase => true;
+
+    public async ValueTask InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(StartTimeout);
+        App = await StartAppAsync(cts.Token);
+    }
+
+    /// <summary>Builds and starts the AppHost with this fixture's arguments; waits until every service is healthy.</summary>
+    public async Task<DistributedApplication> StartAppAsync(CancellationToken cancellationToken)
+    {
+        string[] args =
+        [
+            $"LocalPostgres:DataDirectory={DataDirectory}",
+            $"LocalPostgres:Ephemeral={EphemeralDatabase}",
+            // A fixed password, so an app restarted over the same data folder can log in again.
+            "Parameters:postgres-password=centaur-tests-password",
+            .. AppHostArguments,
+        ];
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Centaur_AppHost>(
+            args, (options, _) => options.DisableDashboard = true, cancellationToken);
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        var app = await builder.BuildAsync(cancellationToken);
+        await app.StartAsync(cancellationToken);
+        foreach (var service in Services)
+        {
+            await app.ResourceNotifications.WaitForResourceHealthyAsync(service, cancellationToken);
+        }
+
+        return app;
+    }
+
+    public async Task<NpgsqlDataSource> CreateDataSourceAsync() =>
+        NpgsqlDataSource.Create(await App.GetConnectionStringAsync("postgres")
+            ?? throw new InvalidOperationException("postgres has no connection string"));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class AppCollection : ICollectionFixture<CentaurAppFixture>
+{
+    public const string Name = "app";
+}
