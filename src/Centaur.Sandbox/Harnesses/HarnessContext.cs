@@ -55,7 +55,7 @@ internal sealed class HarnessContext(SandboxEnvironment environment, SandboxSetu
         var env = new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["HOME"] = Environment.Home,
-            ["PATH"] = $"{Environment.HarnessBin}:{Path.Combine(Environment.ContentDirectory, "bin")}:/usr/local/bin:/usr/bin:/bin",
+            ["PATH"] = $"{Environment.HarnessBin}:{Path.Combine(Environment.ContentDirectory, "path")}:/usr/local/bin:/usr/bin:/bin",
             ["CENTAUR_API_URL"] = Endpoints.ApiUrl,
             ["CENTAUR_SANDBOX_TOKEN_FILE"] = Environment.TokenFile,
             ["CENTAUR_THREAD_KEY"] = Setup.ThreadKey,
