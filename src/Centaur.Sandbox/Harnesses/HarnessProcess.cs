@@ -143,7 +143,9 @@ internal sealed class HarnessProcess : IAsyncDisposable
                 }
                 else if (text.Length > 0)
                 {
+                    // Some CLIs (Amp) print their fatal error on stdout as plain text: keep it for the error result.
                     HarnessLog.NonJsonOutput(_logger, text.Length > 300 ? text[..300] : text);
+                    RememberOutput(text);
                 }
             }
         }
@@ -164,19 +166,24 @@ internal sealed class HarnessProcess : IAsyncDisposable
             while (await _process.StandardError.ReadLineAsync() is { } text)
             {
                 HarnessLog.Stderr(_logger, text.Length > 500 ? text[..500] : text);
-                lock (_stderrTail)
-                {
-                    _stderrTail.Enqueue(text.Length > 300 ? text[..300] : text);
-                    while (_stderrTail.Count > StderrTailLines)
-                    {
-                        _stderrTail.Dequeue();
-                    }
-                }
+                RememberOutput(text);
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             // Same as stdout.
+        }
+    }
+
+    private void RememberOutput(string text)
+    {
+        lock (_stderrTail)
+        {
+            _stderrTail.Enqueue(text.Length > 300 ? text[..300] : text);
+            while (_stderrTail.Count > StderrTailLines)
+            {
+                _stderrTail.Dequeue();
+            }
         }
     }
 
