@@ -274,7 +274,7 @@ public sealed partial class FakeLlmServer : IAsyncDisposable
             await SseAsync(context, "response.output_text.done", new JsonObject { ["type"] = "response.output_text.done", ["item_id"] = itemId, ["output_index"] = 0, ["content_index"] = 0, ["text"] = reply.Text });
         }
 
-        await SseAsync(context, "response.output_item.done", new JsonObject { ["type"] = "response.output_item.done", ["output_index"] = 0, ["item"] = item });
+        await SseAsync(context, "response.output_item.done", new JsonObject { ["type"] = "response.output_item.done", ["output_index"] = 0, ["item"] = item.DeepClone() });
         await SseAsync(context, "response.completed", new JsonObject { ["type"] = "response.completed", ["response"] = response });
     }
 
