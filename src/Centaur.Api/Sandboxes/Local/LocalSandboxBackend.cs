@@ -101,7 +101,14 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
             var started = await sandbox.WaitForAsync(s_started, TimeSpan.FromSeconds(_options.StartTimeoutSeconds), cancellationToken);
             ThrowIfError(started);
             LocalSandboxLog.Started(_logger, spec.SandboxId, sandbox.Pid, spec.ThreadKey ?? "(warm pool)");
-            return spec.ThreadKey is null ? sandbox.Info : await SetupAsync(sandbox, spec, cancellationToken);
+            if (spec.ThreadKey is null)
+            {
+                // A warm sandbox is ready to be claimed: its runtime runs and waits for the thread's setup.
+                sandbox.IsReady = true;
+                return sandbox.Info;
+            }
+
+            return await SetupAsync(sandbox, spec, cancellationToken);
         }
         catch
         {

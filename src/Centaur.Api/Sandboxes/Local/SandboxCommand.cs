@@ -47,14 +47,14 @@ internal static class SandboxCommand
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
-            "--dir", "/etc",
+            "--tmpfs", "/etc",
         ];
         foreach (var entry in s_etc.Where(e => Path.Exists(Path.Combine("/etc", e))))
         {
             args.AddRange(["--ro-bind", Path.Combine("/etc", entry), Path.Combine("/etc", entry)]);
         }
 
-        args.AddRange(["--ro-bind", paths.PasswdFile, "/etc/passwd", "--ro-bind", paths.GroupFile, "/etc/group"]);
+        args.AddRange(["--ro-bind", paths.PasswdFile, "/etc/passwd", "--ro-bind", paths.GroupFile, "/etc/group", "--remount-ro", "/etc"]);
         args.AddRange(["--ro-bind", paths.RuntimeDirectory, RuntimeMount, "--ro-bind", paths.HarnessDirectory, HarnessMount]);
         args.AddRange(["--ro-bind", paths.ApiSocket, ApiSocketMount]);
         if (paths.EgressSocket is { } egress)
@@ -72,7 +72,8 @@ internal static class SandboxCommand
             args.AddRange(["--ro-bind", overlay, OverlayMount]);
         }
 
-        args.AddRange(["--bind", home, Home, "--chdir", Home, "--clearenv"]);
+        // The root itself (bwrap's tmpfs) is made read-only last: only $HOME, /tmp and /run stay writable.
+        args.AddRange(["--bind", home, Home, "--remount-ro", "/", "--chdir", Home, "--clearenv"]);
         args.AddRange(["--", "/usr/bin/dotnet", Path.Combine(RuntimeMount, "centaur-sandbox.dll")]);
         return args;
     }
