@@ -49,6 +49,7 @@ public sealed class SandboxFixture : IAsyncLifetime
         Llm = await FakeLlmServer.StartAsync(Path.Combine(Root, "egress.sock"), cts.Token);
         Tools = await FakeToolGateway.StartAsync(TokenKey, cts.Token);
         Environment.SetEnvironmentVariable("CENTAUR_TEST_PLANTED_SECRET", PlantedSecret);
+        WriteOverlay(Path.Combine(Root, "overlay"));
 
         Options = new LocalSandboxOptions
         {
@@ -61,6 +62,7 @@ public sealed class SandboxFixture : IAsyncLifetime
             AmpUrl = "{egress}",
             ApiUrl = Tools.Url,
             TurnTimeoutSeconds = 120,
+            OverlayDirectory = Path.Combine(Root, "overlay"),
         };
         Backend = CreateBackend(Options);
     }
@@ -81,6 +83,18 @@ public sealed class SandboxFixture : IAsyncLifetime
             new ApiSocketForwarder(wrapped, services, NullLogger<ApiSocketForwarder>.Instance),
             TimeProvider.System,
             NullLogger<LocalSandboxBackend>.Instance);
+    }
+
+    /// <summary>An org overlay: its prompt, a persona, its own skill and a replacement for a base skill.</summary>
+    private static void WriteOverlay(string overlay)
+    {
+        Directory.CreateDirectory(Path.Combine(overlay, "personas"));
+        Directory.CreateDirectory(Path.Combine(overlay, "skills", "deploy-checks"));
+        Directory.CreateDirectory(Path.Combine(overlay, "skills", "centaur-tools"));
+        File.WriteAllText(Path.Combine(overlay, "AGENTS.md"), "ORG OVERLAY: Acme rules apply.\n");
+        File.WriteAllText(Path.Combine(overlay, "personas", "reviewer.md"), "PERSONA reviewer: review code carefully.\n");
+        File.WriteAllText(Path.Combine(overlay, "skills", "deploy-checks", "SKILL.md"), "---\nname: deploy-checks\ndescription: org skill\n---\nCheck deploys.\n");
+        File.WriteAllText(Path.Combine(overlay, "skills", "centaur-tools", "SKILL.md"), "---\nname: centaur-tools\ndescription: the org's version\n---\nORG VERSION of centaur-tools.\n");
     }
 
     public static string NewId() => "t" + Guid.NewGuid().ToString("N")[..15];
