@@ -21,6 +21,9 @@ internal abstract class StreamJsonHarness(HarnessContext context) : IHarness
     /// <summary>The command line; <paramref name="sessionId"/> is the stored session to resume, if any.</summary>
     protected abstract (string File, List<string> Arguments) Command(string? sessionId);
 
+    /// <summary>The command line as it would start (tests check CLIs that cannot run here, such as Amp).</summary>
+    internal (string File, List<string> Arguments) CommandLine(string? sessionId) => Command(sessionId);
+
     /// <summary>Called with the session id the CLI reports, so it can be stored for a resume.</summary>
     protected virtual void OnSession(string sessionId)
     {
