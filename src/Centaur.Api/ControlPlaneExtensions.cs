@@ -30,6 +30,7 @@ internal static class ControlPlaneExtensions
         services.AddSingleton<ExecutionFinisher>();
         services.AddSingleton<SandboxSessionStore>();
         services.AddSingleton<StreamLimiter>();
+        services.AddSingleton<ThreadTailCache>();
         services.AddSingleton<ChangeNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeNotifier>());
         services.AddSingleton<ExecutionWorker>();
