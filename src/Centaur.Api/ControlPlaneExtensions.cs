@@ -40,6 +40,7 @@ internal static class ControlPlaneExtensions
         services.AddSingleton<SandboxManager>();
         services.AddSingleton<SandboxPool>();
         services.AddHostedService(sp => sp.GetRequiredService<SandboxPool>());
+        services.AddHostedService<StateGauges>();
         services.AddSingleton<ReconcileService>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileService>());
         builder.AddSandboxBackend();
