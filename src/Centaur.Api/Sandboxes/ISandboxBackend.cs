@@ -21,7 +21,12 @@ public interface ISandboxBackend
     /// Binds a started, unassigned sandbox (a warm pool claim) to the thread in <paramref name="spec"/>: the per-thread
     /// setup (repo, persona, harness, the thread's persisted home) is applied without a restart; returns once ready.
     /// </summary>
-    Task<SandboxInfo> AssignAsync(string sandboxId, SandboxSpec spec, CancellationToken cancellationToken);
+    /// <remarks>
+    /// Optional: the control plane may instead send the <c>setup</c> line over the wire itself; a backend that needs
+    /// host-side work for a claim (the local one moves the thread's persisted home) does it when it sees that line.
+    /// </remarks>
+    Task<SandboxInfo> AssignAsync(string sandboxId, SandboxSpec spec, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"the {Name} backend assigns sandboxes through the setup line on the wire");
 
     /// <summary>
     /// Opens the NDJSON wire to the sandbox's main process (stdin/stdout). One wire per sandbox at a time; reading

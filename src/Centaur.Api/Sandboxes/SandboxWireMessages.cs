@@ -13,6 +13,9 @@ public static class SandboxWireMessages
     public const string Ready = "sandbox.ready";
     public const string Error = "sandbox.error";
     public const string Setup = "sandbox.setup";
+
+    /// <summary>What the control plane's warm claim sends; the same line.</summary>
+    public const string SetupAlias = "setup";
     public const string TurnStart = "turn.start";
     public const string TurnCancel = "turn.cancel";
     public const string TurnDone = "turn.done";
@@ -20,8 +23,11 @@ public static class SandboxWireMessages
     public static string? TypeOf(JsonObject line) =>
         line.TryGetPropertyValue("type", out var node) && node is JsonValue value && value.TryGetValue<string>(out var s) ? s : null;
 
-    /// <summary>The setup line for a thread. Prompt layers: base, org overlay, persona (in that order; later refines).</summary>
-    public static JsonObject SetupLine(SandboxSpec spec, string threadKey, string? sandboxToken, IEnumerable<(string Name, string Text)> promptLayers, IEnumerable<string> skillDirectories, TimeSpan turnTimeout) => new()
+    public static string? GetString(JsonObject line, string name) =>
+        line.TryGetPropertyValue(name, out var node) && node is JsonValue value && value.TryGetValue<string>(out var s) ? s : null;
+
+    /// <summary>The setup line for a thread's spec (what the control plane's own warm-claim line also carries).</summary>
+    public static JsonObject SetupLine(SandboxSpec spec, string threadKey) => new()
     {
         ["type"] = Setup,
         ["thread_key"] = threadKey,
@@ -29,9 +35,24 @@ public static class SandboxWireMessages
         ["persona"] = spec.Persona,
         ["repo"] = spec.Repo,
         ["model"] = spec.Model,
-        ["sandbox_token"] = sandboxToken,
-        ["prompt_layers"] = new JsonArray([.. promptLayers.Select(l => (JsonNode)new JsonObject { ["name"] = l.Name, ["text"] = l.Text })]),
-        ["skill_dirs"] = new JsonArray([.. skillDirectories.Select(d => (JsonNode)JsonValue.Create(d))]),
-        ["turn_timeout_seconds"] = turnTimeout.TotalSeconds,
     };
+
+    /// <summary>
+    /// Completes a setup line with what the backend knows: prompt layers (base, org overlay, persona, in that order;
+    /// later refines), skill folders inside the sandbox, the turn timeout and a fresh token. Fields already set win.
+    /// </summary>
+    public static JsonObject Complete(JsonObject line, string? sandboxToken, IEnumerable<(string Name, string Text)> promptLayers, IEnumerable<string> skillDirectories, TimeSpan turnTimeout)
+    {
+        var complete = (JsonObject)line.DeepClone();
+        complete["type"] = Setup;
+        if (sandboxToken is not null && GetString(complete, "sandbox_token") is null)
+        {
+            complete["sandbox_token"] = sandboxToken;
+        }
+
+        complete["prompt_layers"] ??= new JsonArray([.. promptLayers.Select(l => (JsonNode)new JsonObject { ["name"] = l.Name, ["text"] = l.Text })]);
+        complete["skill_dirs"] ??= new JsonArray([.. skillDirectories.Select(d => (JsonNode)JsonValue.Create(d))]);
+        complete["turn_timeout_seconds"] ??= turnTimeout.TotalSeconds;
+        return complete;
+    }
 }

@@ -6,7 +6,7 @@ namespace Centaur.Sandbox.Harnesses;
 /// <summary>
 /// Claude Code's stream-json (also what Amp prints with --stream-json) is already the canonical format: assistant
 /// and user lines pass through whole (unknown fields included) with the turn id added; partial-message text deltas
-/// become assistant_delta; the result keeps every field and gets the canonical subtype.
+/// stay stream_event lines (with the turn id); the result keeps every field and gets the canonical subtype.
 /// </summary>
 internal static class StreamJsonTranslator
 {
@@ -27,6 +27,7 @@ internal static class StreamJsonTranslator
                 copy["turn_id"] = turnId.Copy();
                 return (Kind.Forward, copy);
             case "stream_event":
+                // Only text deltas: the other partial events repeat what the assistant line carries whole.
                 var ev = line.GetObject("event");
                 var delta = ev?.GetObject("delta");
                 return ev?.GetString("type") == "content_block_delta" && delta?.GetString("type") == "text_delta" && delta.GetString("text") is { } text

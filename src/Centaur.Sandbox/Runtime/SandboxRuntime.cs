@@ -45,7 +45,7 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
             {
                 switch (line.GetString("type"))
                 {
-                    case Canonical.Setup:
+                    case Canonical.Setup or Canonical.SetupAlias:
                         await SetupAsync(line, endpoints, cancellationToken);
                         break;
                     case Canonical.TurnStart:

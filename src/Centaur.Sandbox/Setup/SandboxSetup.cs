@@ -37,6 +37,7 @@ internal sealed record SandboxSetup(
         }
 
         var harness = (line.GetString("harness") ?? "claude").ToLowerInvariant();
+        harness = harness == "claude-code" ? Harnesses.HarnessNames.Claude : harness;
         if (!Harnesses.HarnessNames.All.Contains(harness))
         {
             error = $"unknown harness '{harness}' (known: {string.Join(", ", Harnesses.HarnessNames.All)})";

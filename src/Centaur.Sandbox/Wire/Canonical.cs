@@ -10,6 +10,7 @@ internal static class Canonical
 {
     // stdin (API → sandbox)
     public const string Setup = "sandbox.setup";
+    public const string SetupAlias = "setup";
     public const string TurnStart = "turn.start";
     public const string TurnCancel = "turn.cancel";
     public const string Shutdown = "sandbox.shutdown";
@@ -19,7 +20,7 @@ internal static class Canonical
     public const string Ready = "sandbox.ready";
     public const string Error = "sandbox.error";
     public const string Assistant = "assistant";
-    public const string AssistantDelta = "assistant_delta";
+    public const string StreamEvent = "stream_event";
     public const string User = "user";
     public const string System = "system";
     public const string Result = "result";
@@ -31,8 +32,18 @@ internal static class Canonical
     public static JsonObject UserMessage(JsonNode? turnId, JsonArray content, JsonObject? extra = null) =>
         Message(User, "user", turnId, content, extra);
 
-    public static JsonObject Delta(JsonNode? turnId, string text) =>
-        new() { ["type"] = AssistantDelta, ["turn_id"] = turnId.Copy(), ["text"] = text };
+    /// <summary>Streamed text, as an Anthropic content_block_delta event (what Claude Code's partial messages look like).</summary>
+    public static JsonObject Delta(JsonNode? turnId, string text) => new()
+    {
+        ["type"] = StreamEvent,
+        ["turn_id"] = turnId.Copy(),
+        ["event"] = new JsonObject
+        {
+            ["type"] = "content_block_delta",
+            ["index"] = 0,
+            ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = text },
+        },
+    };
 
     public static JsonObject TextBlock(string text) => new() { ["type"] = "text", ["text"] = text };
 
@@ -70,8 +81,14 @@ internal static class Canonical
         return line;
     }
 
-    public static JsonObject Done(JsonNode? turnId, bool success, string result) =>
-        new() { ["type"] = TurnDone, ["turn_id"] = turnId.Copy(), ["subtype"] = success ? "success" : "error", ["result"] = result };
+    public static JsonObject Done(JsonNode? turnId, bool success, string result) => new()
+    {
+        ["type"] = TurnDone,
+        ["turn_id"] = turnId.Copy(),
+        ["subtype"] = success ? "success" : "error",
+        ["is_error"] = !success,
+        ["result"] = result,
+    };
 
     public static JsonObject SandboxError(string code, string message) =>
         new() { ["type"] = Error, ["code"] = code, ["message"] = message };

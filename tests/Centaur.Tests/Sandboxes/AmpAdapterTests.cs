@@ -62,8 +62,9 @@ public sealed class AmpAdapterTests(SandboxFixture fixture)
         Assert.Equal(StreamJsonTranslator.Kind.Forward, StreamJsonTranslator.Translate(init, turnId).Kind);
         Assert.Equal(1, StreamJsonTranslator.Translate(init, turnId).Line!["future_field"]!.GetValue<int>());
         var canonicalDelta = StreamJsonTranslator.Translate(delta, turnId).Line!;
-        Assert.Equal("assistant_delta", canonicalDelta["type"]!.GetValue<string>());
-        Assert.Equal("Tool ", canonicalDelta["text"]!.GetValue<string>());
+        Assert.Equal("stream_event", canonicalDelta["type"]!.GetValue<string>());
+        Assert.Equal("Tool ", canonicalDelta["event"]!["delta"]!["text"]!.GetValue<string>());
+        Assert.Equal(3, canonicalDelta["turn_id"]!.GetValue<int>());
         var canonicalToolUse = StreamJsonTranslator.Translate(toolUse, turnId).Line!;
         Assert.Equal(3, canonicalToolUse["turn_id"]!.GetValue<int>());
         Assert.Equal("toolu_fake_7", canonicalToolUse["message"]!["content"]![0]!["id"]!.GetValue<string>());

@@ -25,7 +25,7 @@ public sealed class ClaudeSandboxTests : IAsyncLifetime
         Assert.True(turn.Succeeded, turn.ToString());
         Assert.Equal("Echo: hello from the test (msgs=2)", turn.ResultText);
         Assert.Contains(turn.OfType("assistant"), l => l.ToJsonString().Contains("Echo: hello from the test", StringComparison.Ordinal));
-        Assert.NotEmpty(turn.OfType("assistant_delta"));
+        Assert.NotEmpty(turn.OfType("stream_event"));
         Assert.Equal("Echo: hello from the test (msgs=2)", turn.TurnDone!["result"]!.GetValue<string>());
         var request = Assert.Single(_fixture.Llm.Requests);
         Assert.Equal("centaur-placeholder:anthropic-api-key", request.Headers["x-api-key"]);

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Centaur.Api;
+using Centaur.Api.Auth;
 using Centaur.Api.Sandboxes;
 using Centaur.Api.Sandboxes.Local;
 using Centaur.Tests.Fakes.FakeLlm;
@@ -48,7 +50,9 @@ public sealed class SandboxFixture : IAsyncLifetime
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         Llm = await FakeLlmServer.StartAsync(Path.Combine(Root, "egress.sock"), cts.Token);
         Tools = await FakeToolGateway.StartAsync(TokenKey, cts.Token);
+        // Planted where an API's secrets live: its environment (as Secrets__<name>, how the AppHost hands them out).
         Environment.SetEnvironmentVariable("CENTAUR_TEST_PLANTED_SECRET", PlantedSecret);
+        Environment.SetEnvironmentVariable("Secrets__anthropic-api-key", PlantedSecret);
         WriteOverlay(Path.Combine(Root, "overlay"));
 
         Options = new LocalSandboxOptions
@@ -69,17 +73,18 @@ public sealed class SandboxFixture : IAsyncLifetime
 
     internal LocalSandboxBackend CreateBackend(LocalSandboxOptions options)
     {
+        // The API's configuration holds a real-looking key (as IronProxy's would); the backend must not pass it on.
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Centaur:SandboxTokenKey"] = Encoding.UTF8.GetString(TokenKey),
             ["Secrets:anthropic-api-key"] = PlantedSecret,
             ["ANTHROPIC_API_KEY"] = PlantedSecret,
         }).Build();
+        var centaur = new CentaurOptions { SandboxTokenKey = Encoding.UTF8.GetString(TokenKey) };
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
-        var services = new ServiceCollection().BuildServiceProvider();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).BuildServiceProvider();
         return new LocalSandboxBackend(
             wrapped,
-            new SandboxTokenIssuer(configuration, TimeProvider.System),
+            new SandboxTokenIssuer(Microsoft.Extensions.Options.Options.Create(centaur), TimeProvider.System),
             new ApiSocketForwarder(wrapped, services, NullLogger<ApiSocketForwarder>.Instance),
             TimeProvider.System,
             NullLogger<LocalSandboxBackend>.Instance);

@@ -28,7 +28,7 @@ public sealed class SandboxLifecycleTests(SandboxFixture fixture) : IAsyncLifeti
         Assert.Equal(thread, claimed.ThreadKey);
         Assert.True(turn.Succeeded, turn.ToString());
         Assert.True(File.Exists(Path.Combine(fixture.Backend.ThreadHome(thread), ".ready")));
-        await Assert.ThrowsAsync<SandboxException>(() => fixture.Backend.AssignAsync(id, new SandboxSpec(id, "test:other", "claude", null, null, new Dictionary<string, string>()), TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<SandboxStartException>(() => fixture.Backend.AssignAsync(id, new SandboxSpec(id, "test:other", "claude", null, null, new Dictionary<string, string>()), TestContext.Current.CancellationToken));
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class WorkspaceAssemblyTests(SandboxFixture fixture) : IAsyncLifet
     {
         var id = SandboxFixture.NewId();
 
-        var error = await Assert.ThrowsAsync<SandboxException>(() =>
+        var error = await Assert.ThrowsAsync<SandboxStartException>(() =>
             fixture.Backend.StartAsync(new SandboxSpec(id, SandboxFixture.NewThread("persona"), "claude", "no-such-persona", null, new Dictionary<string, string>()), TestContext.Current.CancellationToken));
 
         Assert.Equal("unknown_persona", error.Code);
@@ -55,14 +55,14 @@ public sealed class WorkspaceAssemblyTests(SandboxFixture fixture) : IAsyncLifet
     {
         var id = SandboxFixture.NewId();
 
-        var error = await Assert.ThrowsAsync<SandboxException>(() =>
+        var error = await Assert.ThrowsAsync<SandboxStartException>(() =>
             fixture.Backend.StartAsync(new SandboxSpec(id, SandboxFixture.NewThread("harness"), "cursor", null, null, new Dictionary<string, string>()), TestContext.Current.CancellationToken));
 
         Assert.Equal("bad_setup", error.Code);
         Assert.Contains("unknown harness 'cursor'", error.Message, StringComparison.Ordinal);
     }
 
-    private static string LocalSandboxHash(string thread) => Api.Sandboxes.Local.LocalSandboxBackend.ThreadHash(thread);
+    private static string LocalSandboxHash(string thread) => Api.Threads.ThreadKey.Hash(thread);
 
     private async Task<string> CreateRepoAsync()
     {

@@ -15,7 +15,7 @@ internal sealed class LocalSandbox
 {
     private const int StderrTailLines = 30;
 
-    private readonly Process _process;
+    private readonly System.Diagnostics.Process _process;
     private readonly SandboxLimits _limits;
     private readonly ILogger _logger;
     private readonly Channel<JsonObject> _output = Channel.CreateBounded<JsonObject>(new BoundedChannelOptions(4096) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -23,7 +23,7 @@ internal sealed class LocalSandbox
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private LocalSandboxWire? _wire;
 
-    private LocalSandbox(string id, string home, Process process, SandboxLimits limits, DateTimeOffset createdAt, ILogger logger)
+    private LocalSandbox(string id, string home, System.Diagnostics.Process process, SandboxLimits limits, DateTimeOffset createdAt, ILogger logger)
     {
         Id = id;
         Home = home;
@@ -85,7 +85,7 @@ internal sealed class LocalSandbox
             info.Environment[key] = value;
         }
 
-        var process = Process.Start(info) ?? throw new SandboxException("spawn_failed", $"could not start {command[0]}");
+        var process = System.Diagnostics.Process.Start(info) ?? throw new SandboxStartException($"could not start {command[0]}", code: "spawn_failed");
         return new LocalSandbox(id, home, process, limits, now, logger);
     }
 
@@ -97,16 +97,16 @@ internal sealed class LocalSandbox
         {
             if (HasExited)
             {
-                throw new SandboxException("sandbox_exited", $"sandbox {Id} has exited");
+                throw new IOException($"sandbox {Id} has exited");
             }
 
             await _process.StandardInput.WriteAsync(text.AsMemory(), cancellationToken);
             await _process.StandardInput.WriteAsync("\n".AsMemory(), cancellationToken);
             await _process.StandardInput.FlushAsync(cancellationToken);
         }
-        catch (IOException ex)
+        catch (ObjectDisposedException ex)
         {
-            throw new SandboxException("sandbox_exited", $"sandbox {Id} closed its input: {ex.Message}", ex);
+            throw new IOException($"sandbox {Id} closed its input", ex);
         }
         finally
         {
@@ -131,17 +131,17 @@ internal sealed class LocalSandbox
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new SandboxException("sandbox_timeout", $"sandbox {Id} did not answer {string.Join("/", types)} within {timeout.TotalSeconds:0} s{StderrSummary()}");
+            throw new SandboxStartException($"sandbox {Id} did not answer {string.Join("/", types)} within {timeout.TotalSeconds:0} s{StderrSummary()}", code: "sandbox_timeout");
         }
 
         await Exited.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
-        throw new SandboxException("sandbox_exited", $"sandbox {Id} exited (code {ExitCode}) before {string.Join("/", types)}{StderrSummary()}");
+        throw new SandboxStartException($"sandbox {Id} exited (code {ExitCode}) before {string.Join("/", types)}{StderrSummary()}", code: "sandbox_exited");
     }
 
     /// <summary>A new wire replaces the previous one (its reader ends), so a restarted worker can re-attach.</summary>
-    public LocalSandboxWire Attach(SandboxTokenIssuer tokens)
+    public LocalSandboxWire Attach(LocalSandboxBackend backend)
     {
-        var wire = new LocalSandboxWire(this, tokens);
+        var wire = new LocalSandboxWire(this, backend);
         Interlocked.Exchange(ref _wire, wire)?.Detach();
         return wire;
     }

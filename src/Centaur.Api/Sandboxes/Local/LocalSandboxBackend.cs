@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Options;
 
 namespace Centaur.Api.Sandboxes.Local;
@@ -18,14 +16,14 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     private static readonly IReadOnlySet<string> s_ready = new HashSet<string> { SandboxWireMessages.Ready, SandboxWireMessages.Error };
 
     private readonly LocalSandboxOptions _options;
-    private readonly SandboxTokenIssuer _tokens;
+    private readonly Auth.SandboxTokenIssuer _tokens;
     private readonly ApiSocketForwarder _apiForwarder;
     private readonly TimeProvider _time;
     private readonly ILogger<LocalSandboxBackend> _logger;
     private readonly ConcurrentDictionary<string, LocalSandbox> _sandboxes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _homes = new(1, 1);
 
-    public LocalSandboxBackend(IOptions<LocalSandboxOptions> options, SandboxTokenIssuer tokens, ApiSocketForwarder apiForwarder, TimeProvider time, ILogger<LocalSandboxBackend> logger)
+    public LocalSandboxBackend(IOptions<LocalSandboxOptions> options, Auth.SandboxTokenIssuer tokens, ApiSocketForwarder apiForwarder, TimeProvider time, ILogger<LocalSandboxBackend> logger)
     {
         _options = options.Value;
         _tokens = tokens;
@@ -66,7 +64,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         ValidateId(spec.SandboxId);
         if (_sandboxes.ContainsKey(spec.SandboxId))
         {
-            throw new SandboxException("sandbox_exists", $"sandbox {spec.SandboxId} already exists");
+            throw new SandboxStartException($"sandbox {spec.SandboxId} already exists", code: "sandbox_exists");
         }
 
         string home;
@@ -95,6 +93,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         }
 
         var sandbox = Launch(spec, home);
+        sandbox.ThreadKey = spec.ThreadKey;
         _sandboxes[spec.SandboxId] = sandbox;
         try
         {
@@ -108,7 +107,8 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
                 return sandbox.Info;
             }
 
-            return await SetupAsync(sandbox, spec, cancellationToken);
+            var setup = await PrepareSetupAsync(sandbox, SandboxWireMessages.SetupLine(spec, spec.ThreadKey), cancellationToken);
+            return await SetupAsync(sandbox, setup, cancellationToken);
         }
         catch
         {
@@ -119,34 +119,55 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
 
     public async Task<SandboxInfo> AssignAsync(string sandboxId, SandboxSpec spec, CancellationToken cancellationToken)
     {
-        var threadKey = spec.ThreadKey ?? throw new SandboxException("bad_spec", "assigning a sandbox needs a thread key");
+        var threadKey = spec.ThreadKey ?? throw new SandboxStartException("assigning a sandbox needs a thread key", code: "bad_spec");
         var sandbox = Find(sandboxId);
+        var setup = await PrepareSetupAsync(sandbox, SandboxWireMessages.SetupLine(spec, threadKey), cancellationToken);
+        return await SetupAsync(sandbox, setup, cancellationToken);
+    }
+
+    /// <summary>
+    /// The host side of a setup line (from <see cref="AssignAsync"/>, a cold start, or the control plane's own warm
+    /// claim over the wire): a warm sandbox takes over the thread's persisted home, a local repo is cloned into it,
+    /// and the line is completed with prompt layers, skills, the turn timeout and a token.
+    /// </summary>
+    internal async Task<System.Text.Json.Nodes.JsonObject> PrepareSetupAsync(LocalSandbox sandbox, System.Text.Json.Nodes.JsonObject line, CancellationToken cancellationToken)
+    {
+        var threadKey = SandboxWireMessages.GetString(line, "thread_key")
+            ?? throw new SandboxStartException("a setup line needs thread_key", code: "bad_setup");
         await _homes.WaitAsync(cancellationToken);
         try
         {
-            if (sandbox.ThreadKey is not null)
+            if (sandbox.ThreadKey is null)
             {
-                throw new SandboxException("already_assigned", $"sandbox {sandboxId} already belongs to a thread");
+                EnsureNoLiveSandbox(threadKey, sandbox.Id);
+                sandbox.Home = AdoptThreadHome(sandbox.Home, threadKey);
+                sandbox.ThreadKey = threadKey;
             }
-
-            EnsureNoLiveSandbox(threadKey);
-            sandbox.Home = AdoptThreadHome(sandbox.Home, threadKey);
+            else if (sandbox.ThreadKey != threadKey)
+            {
+                throw new SandboxStartException($"sandbox {sandbox.Id} already belongs to another thread", code: "already_assigned");
+            }
         }
         finally
         {
             _homes.Release();
         }
 
-        return await SetupAsync(sandbox, spec, cancellationToken);
+        await CloneLocalRepoAsync(SandboxWireMessages.GetString(line, "repo"), sandbox.Home, cancellationToken);
+        var overlaySkills = _options.OverlayDirectory is { Length: > 0 } overlay && Directory.Exists(Path.Combine(overlay, "skills"))
+            ? [Bubblewrap is null ? Path.Combine(overlay, "skills") : SandboxCommand.OverlayMount + "/skills"]
+            : Array.Empty<string>();
+        return SandboxWireMessages.Complete(line, IssueToken(sandbox), PromptLayers(SandboxWireMessages.GetString(line, "persona")), overlaySkills, TimeSpan.FromSeconds(_options.TurnTimeoutSeconds));
     }
 
-    public Task<ISandboxWire> AttachAsync(string sandboxId, CancellationToken cancellationToken)
-    {
-        var sandbox = Find(sandboxId);
-        return sandbox.HasExited
-            ? throw new SandboxException("sandbox_exited", $"sandbox {sandboxId} has exited")
-            : Task.FromResult<ISandboxWire>(sandbox.Attach(_tokens));
-    }
+    /// <summary>A fresh token for the sandbox's thread; null while unassigned or without Centaur:SandboxTokenKey.</summary>
+    internal string? IssueToken(LocalSandbox sandbox) =>
+        sandbox.ThreadKey is { } thread && _tokens.IsConfigured ? _tokens.Issue(thread, sandbox.Id) : null;
+
+    public Task<ISandboxWire> AttachAsync(string sandboxId, CancellationToken cancellationToken) =>
+        _sandboxes.TryGetValue(sandboxId, out var sandbox) && !sandbox.HasExited
+            ? Task.FromResult<ISandboxWire>(sandbox.Attach(this))
+            : throw new SandboxGoneException(sandboxId);
 
     public Task<SandboxInfo?> GetAsync(string sandboxId, CancellationToken cancellationToken) =>
         Task.FromResult(_sandboxes.TryGetValue(sandboxId, out var sandbox) ? sandbox.Info : null);
@@ -172,10 +193,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     internal void Kill(string sandboxId) => Find(sandboxId).Kill();
 
     /// <summary>Host folder that is $HOME for the thread (tests inspect it).</summary>
-    internal string ThreadHome(string threadKey) => Path.Combine(StateDirectory, "threads", ThreadHash(threadKey), "home");
-
-    internal static string ThreadHash(string threadKey) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(threadKey)))[..16];
+    internal string ThreadHome(string threadKey) => Path.Combine(StateDirectory, "threads", Threads.ThreadKey.Hash(threadKey), "home");
 
     private LocalSandbox Launch(SandboxSpec spec, string home)
     {
@@ -217,27 +235,14 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         return LocalSandbox.Start(spec.SandboxId, home, ["/usr/bin/dotnet", Path.Combine(RuntimeDirectory, "centaur-sandbox.dll")], unisolated, SandboxLimits.None, _time.GetUtcNow(), _logger);
     }
 
-    private async Task<SandboxInfo> SetupAsync(LocalSandbox sandbox, SandboxSpec spec, CancellationToken cancellationToken)
+    private async Task<SandboxInfo> SetupAsync(LocalSandbox sandbox, System.Text.Json.Nodes.JsonObject setup, CancellationToken cancellationToken)
     {
-        var threadKey = spec.ThreadKey!;
         var stopwatch = Stopwatch.StartNew();
-        await CloneLocalRepoAsync(spec.Repo, sandbox.Home, cancellationToken);
-        sandbox.ThreadKey = threadKey;
-        var overlaySkills = _options.OverlayDirectory is { Length: > 0 } overlay && Directory.Exists(Path.Combine(overlay, "skills"))
-            ? [Bubblewrap is null ? Path.Combine(overlay, "skills") : SandboxCommand.OverlayMount + "/skills"]
-            : Array.Empty<string>();
-        var setup = SandboxWireMessages.SetupLine(
-            spec,
-            threadKey,
-            _tokens.Issue(threadKey, sandbox.Id),
-            PromptLayers(spec.Persona),
-            overlaySkills,
-            TimeSpan.FromSeconds(_options.TurnTimeoutSeconds));
         await sandbox.SendAsync(setup, cancellationToken);
         var ready = await sandbox.WaitForAsync(s_ready, TimeSpan.FromSeconds(_options.SetupTimeoutSeconds), cancellationToken);
         ThrowIfError(ready);
         sandbox.IsReady = true;
-        LocalSandboxLog.Ready(_logger, sandbox.Id, threadKey, stopwatch.ElapsedMilliseconds);
+        LocalSandboxLog.Ready(_logger, sandbox.Id, sandbox.ThreadKey ?? "?", stopwatch.ElapsedMilliseconds);
         return sandbox.Info;
     }
 
@@ -258,7 +263,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
                 : Path.Combine(overlay, "personas", persona + ".md");
             if (file is null || !File.Exists(file))
             {
-                throw new SandboxException("unknown_persona", $"no persona '{persona}' in the overlay (personas/<name>.md)");
+                throw new SandboxStartException($"no persona '{persona}' in the overlay (personas/<name>.md)", code: "unknown_persona");
             }
 
             layers.Add(($"persona:{persona}", File.ReadAllText(file)));
@@ -286,12 +291,12 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
-        using var git = Process.Start(info) ?? throw new SandboxException("clone_failed", "could not start git");
+        using var git = System.Diagnostics.Process.Start(info) ?? throw new SandboxStartException("could not start git", code: "clone_failed");
         var stderr = git.StandardError.ReadToEndAsync(cancellationToken);
         await git.WaitForExitAsync(cancellationToken);
         if (git.ExitCode != 0)
         {
-            throw new SandboxException("clone_failed", $"git clone {repo} failed: {(await stderr).Trim()}");
+            throw new SandboxStartException($"git clone {repo} failed: {(await stderr).Trim()}", code: "clone_failed");
         }
     }
 
@@ -336,16 +341,16 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         return threadHome;
     }
 
-    private void EnsureNoLiveSandbox(string threadKey)
+    private void EnsureNoLiveSandbox(string threadKey, string? except = null)
     {
-        if (_sandboxes.Values.FirstOrDefault(s => s.ThreadKey == threadKey && !s.HasExited) is { } live)
+        if (_sandboxes.Values.FirstOrDefault(s => s.ThreadKey == threadKey && !s.HasExited && s.Id != except) is { } live)
         {
-            throw new SandboxException("thread_has_sandbox", $"thread already has a live sandbox ({live.Id})");
+            throw new SandboxStartException($"thread already has a live sandbox ({live.Id})", code: "thread_has_sandbox");
         }
     }
 
     private LocalSandbox Find(string sandboxId) =>
-        _sandboxes.TryGetValue(sandboxId, out var sandbox) ? sandbox : throw new SandboxException("unknown_sandbox", $"no sandbox {sandboxId}");
+        _sandboxes.TryGetValue(sandboxId, out var sandbox) ? sandbox : throw new SandboxStartException($"no sandbox {sandboxId}", code: "unknown_sandbox");
 
     private string PoolHome(string sandboxId) => Path.Combine(StateDirectory, "pool", sandboxId, "home");
 
@@ -353,7 +358,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     {
         if (SandboxWireMessages.TypeOf(line) == SandboxWireMessages.Error)
         {
-            throw new SandboxException(line["code"]?.GetValue<string>() ?? "sandbox_error", line["message"]?.GetValue<string>() ?? "the sandbox reported an error");
+            throw new SandboxStartException(line["message"]?.GetValue<string>() ?? "the sandbox reported an error", code: line["code"]?.GetValue<string>() ?? "sandbox_error");
         }
     }
 
@@ -361,7 +366,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     {
         if (sandboxId.Length is 0 or > 64 || !sandboxId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {
-            throw new SandboxException("bad_sandbox_id", "sandbox ids are 1-64 letters, digits, '-' or '_'");
+            throw new SandboxStartException("sandbox ids are 1-64 letters, digits, '-' or '_'", code: "bad_sandbox_id");
         }
     }
 
@@ -429,7 +434,7 @@ internal sealed record BubblewrapInfo(string Path, string Version)
 
         try
         {
-            using var process = Process.Start(new ProcessStartInfo(path, "--version") { RedirectStandardOutput = true, UseShellExecute = false });
+            using var process = System.Diagnostics.Process.Start(new ProcessStartInfo(path, "--version") { RedirectStandardOutput = true, UseShellExecute = false });
             var version = process!.StandardOutput.ReadToEnd().Trim().Replace("bubblewrap ", "", StringComparison.Ordinal);
             process.WaitForExit(5000);
             return new BubblewrapInfo(path, version);

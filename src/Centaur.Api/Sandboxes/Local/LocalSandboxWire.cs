@@ -4,21 +4,26 @@ using System.Text.Json.Nodes;
 namespace Centaur.Api.Sandboxes.Local;
 
 /// <summary>
-/// The NDJSON wire to one local sandbox. Every turn.start gets a fresh sandbox token (unless the caller set one),
-/// so the token `call` and the proxy see is refreshed per turn.
+/// The NDJSON wire to one local sandbox. A <c>setup</c> line for a warm (unassigned) sandbox is a claim: the backend
+/// first moves the thread's persisted home into place and completes the line (prompt layers, skills), then it goes
+/// to the sandbox. Every turn.start gets a fresh sandbox token unless the caller set one.
 /// </summary>
-internal sealed class LocalSandboxWire(LocalSandbox sandbox, SandboxTokenIssuer tokens) : ISandboxWire
+internal sealed class LocalSandboxWire(LocalSandbox sandbox, LocalSandboxBackend backend) : ISandboxWire
 {
     private readonly CancellationTokenSource _detached = new();
 
     public async Task SendAsync(JsonObject line, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_detached.IsCancellationRequested, this);
-        if (SandboxWireMessages.TypeOf(line) == SandboxWireMessages.TurnStart && !line.ContainsKey("sandbox_token")
-            && sandbox.ThreadKey is { } threadKey && tokens.Issue(threadKey, sandbox.Id) is { } token)
+        switch (SandboxWireMessages.TypeOf(line))
         {
-            line = (JsonObject)line.DeepClone();
-            line["sandbox_token"] = token;
+            case SandboxWireMessages.Setup or SandboxWireMessages.SetupAlias:
+                line = await backend.PrepareSetupAsync(sandbox, line, cancellationToken);
+                break;
+            case SandboxWireMessages.TurnStart when !line.ContainsKey("sandbox_token") && backend.IssueToken(sandbox) is { } token:
+                line = (JsonObject)line.DeepClone();
+                line["sandbox_token"] = token;
+                break;
         }
 
         await sandbox.SendAsync(line, cancellationToken);

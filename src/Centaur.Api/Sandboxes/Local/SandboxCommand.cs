@@ -83,6 +83,7 @@ internal static class SandboxCommand
     {
         var env = Common(sandboxId, options, extra);
         env["HOME"] = Home;
+        env["CENTAUR_SANDBOX_ID"] = sandboxId;
         env["PATH"] = $"{HarnessMount}/node_modules/.bin:{RuntimeMount}/Content/path:/usr/local/bin:/usr/bin:/bin";
         env["CENTAUR_HARNESS_BIN"] = $"{HarnessMount}/node_modules/.bin";
         env["CENTAUR_RUNTIME_DIR"] = "/tmp/centaur";
@@ -108,6 +109,7 @@ internal static class SandboxCommand
         var env = Common(sandboxId, options, extra);
         var bin = Path.Combine(paths.HarnessDirectory, "node_modules", ".bin");
         env["HOME"] = home;
+        env["CENTAUR_SANDBOX_ID"] = sandboxId;
         env["PATH"] = $"{bin}:{Path.Combine(paths.RuntimeDirectory, "Content", "path")}:/usr/local/bin:/usr/bin:/bin";
         env["CENTAUR_HARNESS_BIN"] = bin;
         env["CENTAUR_RUNTIME_DIR"] = paths.RuntimeTempDirectory;
@@ -150,9 +152,15 @@ internal static class SandboxCommand
         Set(env, "CENTAUR_ANTHROPIC_BASE_URL", options.AnthropicBaseUrl);
         Set(env, "CENTAUR_OPENAI_BASE_URL", options.OpenAiBaseUrl);
         Set(env, "CENTAUR_AMP_URL", options.AmpUrl);
+        // The control plane's extras (thread, harness, token, ...) come first; what makes the sandbox work is set by
+        // the caller afterwards. Host URLs of the API and the proxy mean nothing in a sandbox without a network: the
+        // runtime reaches both through their sockets.
         foreach (var (key, value) in extra)
         {
-            env[key] = value;
+            if (key is not ("CENTAUR_API_URL" or "CENTAUR_PROXY_URL" or "HTTPS_PROXY" or "HTTP_PROXY" or "https_proxy" or "http_proxy"))
+            {
+                env[key] = value;
+            }
         }
 
         return env;
