@@ -3,6 +3,7 @@ using Centaur.Api.Deliveries;
 using Centaur.Api.Events;
 using Centaur.Api.Executions;
 using Centaur.Api.Sandboxes;
+using Centaur.Api.Sandboxes.Local;
 using Centaur.Api.Sandboxes.Process;
 using Centaur.Api.Threads;
 using Centaur.Api.Tools;
@@ -55,12 +56,15 @@ internal static class ControlPlaneExtensions
         var backend = builder.Configuration[$"{SandboxOptions.Section}:Backend"] ?? "local";
         switch (backend)
         {
+            case "local":
+                builder.AddLocalSandboxes();
+                break;
             case "process":
                 builder.Services.AddOptions<ProcessSandboxOptions>().BindConfiguration($"{SandboxOptions.Section}:Process");
                 builder.Services.AddSingleton<ISandboxBackend, ProcessSandboxBackend>();
                 break;
             default:
-                // local and kubernetes arrive with their own issues; until then the process backend stands in
+                // kubernetes arrives with its own issue; until then the process backend stands in
                 // only when explicitly asked for, so an unisolated sandbox is never a silent default.
                 var reason = $"Sandbox:Backend '{backend}' is not available in this build; use Sandbox:Backend=process for development";
                 builder.Services.AddSingleton<ISandboxBackend>(new UnavailableSandboxBackend(backend, reason));

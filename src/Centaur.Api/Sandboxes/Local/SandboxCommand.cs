@@ -43,7 +43,7 @@ internal static class SandboxCommand
             "--unshare-user", "--uid", "1000", "--gid", "1000",
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--hostname", "sbx-" + sandboxId[..Math.Min(12, sandboxId.Length)],
+            "--hostname", Hostname(sandboxId),
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
@@ -76,6 +76,13 @@ internal static class SandboxCommand
         args.AddRange(["--bind", home, Home, "--remount-ro", "/", "--chdir", Home, "--clearenv"]);
         args.AddRange(["--", "/usr/bin/dotnet", Path.Combine(RuntimeMount, "centaur-sandbox.dll")]);
         return args;
+    }
+
+    /// <summary>The sandbox's hostname names it (the control plane's ids already start with "sbx-").</summary>
+    public static string Hostname(string sandboxId)
+    {
+        var name = sandboxId.StartsWith("sbx-", StringComparison.Ordinal) ? sandboxId : "sbx-" + sandboxId;
+        return name.Length > 63 ? name[..63] : name;
     }
 
     /// <summary>The environment inside an isolated sandbox: placeholders only, never a real secret.</summary>
