@@ -68,7 +68,16 @@ internal sealed class KubernetesSandboxBackend(
         {
             // Never leave a half-started pod behind: it would count against capacity and hold the thread's name.
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await SandboxPods.DeleteAsync(client, _options.Namespace, name, cleanup.Token);
+            try
+            {
+                await SandboxPods.DeleteAsync(client, _options.Namespace, name, cleanup.Token);
+            }
+            catch (Exception cleanupFailure) when (cleanupFailure is HttpOperationException or HttpRequestException or OperationCanceledException)
+            {
+                // The reason the start failed matters more; the reconcile loop lists and reaps what is left.
+                logger.PodFailedToStart(name, "and could not be deleted: " + cleanupFailure.Message);
+            }
+
             throw;
         }
 

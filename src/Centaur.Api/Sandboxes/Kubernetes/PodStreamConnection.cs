@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 
@@ -138,6 +139,7 @@ internal sealed class PodStreamConnection : IAsyncDisposable
                 var result = await _socket.ReceiveAsync(buffer, cancellationToken);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
+                    await AcknowledgeCloseAsync();
                     break;
                 }
 
@@ -198,6 +200,19 @@ internal sealed class PodStreamConnection : IAsyncDisposable
         }
     }
 
+    private async Task AcknowledgeCloseAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+            // The other side is already gone.
+        }
+    }
+
     private async ValueTask CompleteAsync(byte channel)
     {
         if (channel == StdoutChannel)
@@ -210,13 +225,26 @@ internal sealed class PodStreamConnection : IAsyncDisposable
         }
     }
 
-    private static V1Status? ParseStatus(ReadOnlySpan<byte> json)
+    /// <summary>Read by hand: only status, reason, message and the ExitCode cause matter here.</summary>
+    private static V1Status ParseStatus(ReadOnlySpan<byte> json)
     {
         try
         {
-            return KubernetesJson.Deserialize<V1Status>(System.Text.Encoding.UTF8.GetString(json));
+            var node = JsonNode.Parse(json) as JsonObject;
+            return new V1Status
+            {
+                Status = node?["status"]?.GetValue<string>(),
+                Reason = node?["reason"]?.GetValue<string>(),
+                Message = node?["message"]?.GetValue<string>(),
+                Details = node?["details"]?["causes"] is JsonArray causes
+                    ? new V1StatusDetails
+                    {
+                        Causes = [.. causes.OfType<JsonObject>().Select(c => new V1StatusCause { Reason = c["reason"]?.GetValue<string>(), Message = c["message"]?.GetValue<string>() })],
+                    }
+                    : null,
+            };
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             return new V1Status { Status = "Failure", Message = System.Text.Encoding.UTF8.GetString(json) };
         }
