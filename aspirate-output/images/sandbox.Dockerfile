@@ -12,7 +12,8 @@ FROM node:22-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates git openssh-client procps ripgrep \
  && rm -rf /var/lib/apt/lists/*
-RUN npm install -g --omit=dev @anthropic-ai/claude-code@2.1.332 @openai/codex@0.171.0 @mariozechner/pi-coding-agent@0.73.1 @ampcode/cli@0.0.1790142911-g7618fb \
+# Where Centaur.Sandbox looks for the CLIs (CENTAUR_HARNESS_BIN defaults to its node_modules/.bin).
+RUN npm install --prefix /opt/centaur/harnesses --omit=dev --no-fund --no-audit @anthropic-ai/claude-code@2.1.332 @openai/codex@0.171.0 @mariozechner/pi-coding-agent@0.73.1 @ampcode/cli@0.0.1790142911-g7618fb \
  && npm cache clean --force
 COPY --from=build /opt/centaur /opt/centaur
 # The root filesystem is read-only in the pod; HOME (the workspace) is an emptyDir mounted over /home/sandbox.

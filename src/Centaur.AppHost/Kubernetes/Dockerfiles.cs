@@ -56,7 +56,8 @@ internal static class Dockerfiles
         RUN apt-get update \
          && apt-get install -y --no-install-recommends ca-certificates git openssh-client procps ripgrep \
          && rm -rf /var/lib/apt/lists/*
-        RUN npm install -g --omit=dev {string.Join(" ", HarnessPackages)} \
+        # Where Centaur.Sandbox looks for the CLIs (CENTAUR_HARNESS_BIN defaults to its node_modules/.bin).
+        RUN npm install --prefix /opt/centaur/harnesses --omit=dev --no-fund --no-audit {string.Join(" ", HarnessPackages)} \
          && npm cache clean --force
         COPY --from=build /opt/centaur /opt/centaur
         # The root filesystem is read-only in the pod; HOME (the workspace) is an emptyDir mounted over /home/sandbox.
