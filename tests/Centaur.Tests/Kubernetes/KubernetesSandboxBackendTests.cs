@@ -113,6 +113,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
 
         Assert.Equal(["sandbox.ready"], seen); // the wire ended without turn.done
         Assert.Null(await backend.GetAsync(first.SandboxId, Ct));
+        await Assert.ThrowsAsync<SandboxGoneException>(() => backend.AttachAsync(first.SandboxId, Ct));
         Assert.DoesNotContain(await backend.ListAsync(Ct), s => s.SandboxId == first.SandboxId);
 
         var second = await backend.StartAsync(Spec("sbx-replacement", "cli:replay"), Ct);
@@ -147,7 +148,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TwoBackendsRacingForOneWarmPodYieldExactlyOneWinner()
+    public async Task TwoReplicasRacingForOneWarmPodYieldExactlyOneWinner()
     {
         var (first, pool) = Backend(o => o.WarmPoolSize = 1);
         var (second, _) = Backend(o => o.WarmPoolSize = 1);
@@ -156,16 +157,40 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         await Eventually(() => _fake.GetPod(Ns, warm)?.Status.Phase == "Running");
 
         _fake.HoldLists(2); // both replicas see the same pod at the same resourceVersion before either claims
-        var results = await Task.WhenAll(
-            first.StartAsync(Spec("sbx-first", "slack:C1:1.1"), Ct),
-            second.StartAsync(Spec("sbx-second", "slack:C1:2.2"), Ct));
+        var claims = await Task.WhenAll(
+            first.TryClaimWarmAsync("slack:C1:1.1", Ct),
+            second.TryClaimWarmAsync("slack:C1:2.2", Ct));
 
-        var winner = Assert.Single(results, r => r.SandboxId == warm);
-        var loser = Assert.Single(results, r => r.SandboxId != warm);
+        var winner = Assert.Single(claims, c => c is not null)!;
+        Assert.Equal((warm, SandboxState.Ready), (winner.SandboxId, winner.State));
         Assert.Equal(1, _fake.PatchConflicts);
-        Assert.Equal(winner.ThreadKey, _fake.GetPod(Ns, warm)!.Metadata.Annotations["centaur.dev/thread-key"]);
-        Assert.Equal(loser.ThreadKey == "slack:C1:1.1" ? "sbx-first" : "sbx-second", loser.SandboxId); // the loser cold-started
-        Assert.Equal(SandboxState.Ready, loser.State);
+        var pod = _fake.GetPod(Ns, warm)!;
+        Assert.Equal(winner.ThreadKey, pod.Metadata.Annotations["centaur.dev/thread-key"]);
+        Assert.Equal(("assigned", SandboxLabels.HashThreadKey(winner.ThreadKey!)), (pod.Metadata.Labels["centaur.dev/pool"], pod.Metadata.Labels["centaur.dev/thread-hash"]));
+        Assert.Equal(winner, Assert.Single(await first.ListAsync(Ct))); // claimed: now a thread's sandbox, no longer the pool's
+    }
+
+    [Fact]
+    public async Task AClaimedWarmPodCarriesTheWireLikeAColdOne()
+    {
+        var (backend, pool) = Backend(o => (o.WarmPoolSize, o.PoolEnvironment) = (1, new() { ["ANTHROPIC_API_KEY"] = "centaur-placeholder:anthropic-api-key" }));
+        Assert.Null(await backend.TryClaimWarmAsync("cli:early", Ct)); // nothing in the pool yet
+        await pool.RefillAsync(Ct);
+        var warm = Assert.Single(_fake.Pods(Ns)).Metadata.Name;
+        await Eventually(() => _fake.GetPod(Ns, warm)?.Status.Phase == "Running");
+
+        var claimed = await backend.TryClaimWarmAsync("cli:warm", Ct);
+        await using var wire = await backend.AttachAsync(claimed!.SandboxId, Ct);
+        await using var lines = wire.ReadAllAsync(Ct).GetAsyncEnumerator(Ct);
+        await wire.SendAsync(new JsonObject { ["type"] = "sandbox.setup", ["thread_key"] = "cli:warm" }, Ct);
+        await NextAsync(lines);
+        await wire.SendAsync(new JsonObject { ["type"] = "turn.start", ["turn_id"] = 1, ["text"] = "warm" }, Ct);
+        await NextAsync(lines);
+
+        Assert.Equal((warm, "echo: warm"), (claimed.SandboxId, (await NextAsync(lines))["result"]!.GetValue<string>()));
+        Assert.Contains(_fake.GetPod(Ns, warm)!.Spec.Containers[0].Env, e => e.Name == "ANTHROPIC_API_KEY" && e.Value == "centaur-placeholder:anthropic-api-key");
+        await pool.RefillAsync(Ct);
+        Assert.Equal(2, _fake.Pods(Ns).Count); // the pool refilled behind the claim
     }
 
     [Fact]
@@ -181,7 +206,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
 
         var (_, newImage) = Backend(o => (o.WarmPoolSize, o.Image) = (2, "centaur-sandbox:v2"));
         await newImage.RefillAsync(Ct);
-        await Eventually(() => !Names().Intersect(original).Any() && Names().Count == 2);
+        await Eventually(() => _fake.Pods(Ns).Count == 2 && !Names().Intersect(original).Any());
         Assert.All(_fake.Pods(Ns), p => Assert.Equal(newImage.Generation, p.Metadata.Labels["centaur.dev/generation"]));
         Assert.NotEqual(before.Generation, newImage.Generation);
 
@@ -196,7 +221,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         var warm = _fake.Pods(Ns).OrderBy(p => p.Metadata.CreationTimestamp).ThenBy(p => p.Metadata.Name).Select(p => p.Metadata.Name).ToList();
         Assert.Equal(2, warm.Count);
 
-        // A thread-specific environment cannot use a pool pod: a cold start, for which the oldest warm pod makes room.
+        // A cold start at the limit: the oldest warm pod makes room.
         await backend.StartAsync(Spec("sbx-cold", "cli:cold", ("PERSONA_HINT", "x")), Ct);
         await Eventually(() => _fake.GetPod(Ns, warm[0]) is null);
         Assert.NotNull(_fake.GetPod(Ns, warm[1]));
@@ -204,7 +229,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         await backend.StartAsync(Spec("sbx-cold-2", "cli:cold-2", ("PERSONA_HINT", "x")), Ct);
         await using var busy1 = await backend.AttachAsync("sbx-cold", Ct);
         await using var busy2 = await backend.AttachAsync("sbx-cold-2", Ct);
-        var full = await Assert.ThrowsAsync<KubernetesSandboxException>(() => backend.StartAsync(Spec("sbx-cold-3", "cli:cold-3", ("PERSONA_HINT", "x")), Ct));
+        var full = await Assert.ThrowsAsync<SandboxStartException>(() => backend.StartAsync(Spec("sbx-cold-3", "cli:cold-3", ("PERSONA_HINT", "x")), Ct));
         Assert.Contains("capacity reached: 2 of 2", full.Message, StringComparison.Ordinal);
     }
 
@@ -214,7 +239,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         _fake.Runtime.FailingImages.Add("centaur-sandbox:missing");
         var (backend, _) = Backend(o => (o.Image, o.ReadyTimeout) = ("centaur-sandbox:missing", TimeSpan.FromSeconds(2)));
 
-        var failure = await Assert.ThrowsAsync<KubernetesSandboxException>(() => backend.StartAsync(Spec("sbx-broken", "cli:broken"), Ct));
+        var failure = await Assert.ThrowsAsync<SandboxStartException>(() => backend.StartAsync(Spec("sbx-broken", "cli:broken"), Ct));
 
         Assert.Contains("ErrImagePull", failure.Message, StringComparison.Ordinal);
         await Eventually(() => _fake.GetPod(Ns, "sbx-broken") is null);

@@ -14,7 +14,7 @@ namespace Centaur.Api.Sandboxes.Kubernetes;
 /// </summary>
 internal sealed class KubernetesSandboxBackend(
     IKubernetes client, KubernetesWarmPool pool, IOptions<KubernetesSandboxOptions> options, TimeProvider time,
-    ILogger<KubernetesSandboxBackend> logger) : ISandboxBackend
+    ILogger<KubernetesSandboxBackend> logger) : ISandboxBackend, IWarmSandboxClaims
 {
     /// <summary>Activity is recorded on the pod at most this often (one small patch), for capacity eviction.</summary>
     private static readonly TimeSpan TouchInterval = TimeSpan.FromSeconds(30);
@@ -27,19 +27,29 @@ internal sealed class KubernetesSandboxBackend(
     public string Name => "kubernetes";
 
     /// <summary>
-    /// Claims a warm pod when the spec's pod would be identical to a pool pod (no thread-specific environment), else
-    /// creates one (making room at capacity). Returns when the pod is Ready: its main process runs and the wire can
-    /// be attached. A claimed pod's id is its own name, not <see cref="SandboxSpec.SandboxId"/>: store the returned id.
+    /// Creates the thread's pod (making room at capacity, see <see cref="KubernetesSandboxOptions.MaxSandboxes"/>) and
+    /// returns when it is Ready: its main process runs and the wire can be attached. Idempotent per sandbox id.
     /// </summary>
     public async Task<SandboxInfo> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
-        var podSpec = _template.Spec(spec.Environment);
-        if (spec.ThreadKey is { } threadKey && _options.WarmPoolSize > 0 && SandboxPodTemplate.Generation(podSpec) == pool.Generation
-            && await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed)
+        try
         {
-            return SandboxPods.ToInfo(claimed);
+            return await StartPodAsync(spec, cancellationToken);
         }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException)
+        {
+            throw new SandboxStartException($"the Kubernetes API refused or failed to create sandbox {spec.SandboxId}: {ex.Message}", ex);
+        }
+    }
 
+    /// <summary>A pool pod, claimed atomically (see <see cref="KubernetesWarmPool"/>); its id is its pod name.</summary>
+    public async Task<SandboxInfo?> TryClaimWarmAsync(string threadKey, CancellationToken cancellationToken) =>
+        _options.WarmPoolSize > 0 && await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed
+            ? SandboxPods.ToInfo(claimed)
+            : null;
+
+    private async Task<SandboxInfo> StartPodAsync(SandboxSpec spec, CancellationToken cancellationToken)
+    {
         await EnsureCapacityAsync(cancellationToken);
         var name = SandboxLabels.PodName(spec.SandboxId);
         var pod = _template.Pod(name, spec.Environment, spec.ThreadKey, spec.SandboxId, time.GetUtcNow());
@@ -53,10 +63,10 @@ internal sealed class KubernetesSandboxBackend(
         {
             // A retry after a crash between create and answer: the same sandbox for the same thread is adopted.
             pod = await SandboxPods.ReadAsync(client, _options.Namespace, name, cancellationToken)
-                ?? throw new KubernetesSandboxException($"sandbox pod {name} exists and vanished while being read", ex);
+                ?? throw new SandboxStartException($"sandbox pod {name} exists and vanished while being read", ex);
             if (SandboxPods.ToInfo(pod).ThreadKey != spec.ThreadKey)
             {
-                throw new KubernetesSandboxException($"sandbox pod {name} already exists for another thread", ex);
+                throw new SandboxStartException($"sandbox pod {name} already exists for another thread", ex);
             }
         }
 
@@ -64,7 +74,7 @@ internal sealed class KubernetesSandboxBackend(
         {
             pod = await WaitReadyAsync(name, cancellationToken);
         }
-        catch (Exception ex) when (ex is KubernetesSandboxException or OperationCanceledException)
+        catch (Exception ex) when (ex is SandboxStartException or OperationCanceledException)
         {
             // Never leave a half-started pod behind: it would count against capacity and hold the thread's name.
             using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -88,7 +98,19 @@ internal sealed class KubernetesSandboxBackend(
     public async Task<ISandboxWire> AttachAsync(string sandboxId, CancellationToken cancellationToken)
     {
         var name = SandboxLabels.PodName(sandboxId);
-        var connection = await PodStreamConnection.AttachAsync(client, _options.Namespace, name, cancellationToken);
+        PodStreamConnection connection;
+        try
+        {
+            connection = await PodStreamConnection.AttachAsync(client, _options.Namespace, name, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpOperationException or System.Net.WebSockets.WebSocketException or HttpRequestException)
+        {
+            // No pod (404) or no running container to attach to: to the control plane the sandbox is gone.
+            throw await SandboxPods.ReadAsync(client, _options.Namespace, name, cancellationToken) is { } pod && !SandboxPods.IsGone(pod)
+                ? new IOException($"cannot attach to sandbox {sandboxId}: {ex.Message}", ex)
+                : new SandboxGoneException(sandboxId);
+        }
+
         _openWires.AddOrUpdate(name, 1, (_, n) => n + 1);
         Touch(name, force: true);
         return new KubernetesSandboxWire(connection, name, logger, () => Touch(name, force: false), () =>
@@ -99,19 +121,19 @@ internal sealed class KubernetesSandboxBackend(
         });
     }
 
-    public async Task<SandboxInfo?> GetAsync(string sandboxId, CancellationToken cancellationToken) =>
+    public Task<SandboxInfo?> GetAsync(string sandboxId, CancellationToken cancellationToken) => ApiCallAsync(async () =>
         await SandboxPods.ReadAsync(client, _options.Namespace, SandboxLabels.PodName(sandboxId), cancellationToken) is { } pod
             ? SandboxPods.ToInfo(pod)
-            : null;
+            : null);
 
     /// <summary>Assigned sandboxes only: warm pods belong to the pool until claimed.</summary>
-    public async Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken) => ApiCallAsync(async () =>
     {
         var list = await client.CoreV1.ListNamespacedPodAsync(_options.Namespace, labelSelector: SandboxLabels.AssignedPods, cancellationToken: cancellationToken);
-        return [.. list.Items.Select(SandboxPods.ToInfo)];
-    }
+        return (IReadOnlyList<SandboxInfo>)[.. list.Items.Select(SandboxPods.ToInfo)];
+    });
 
-    public async Task StopAsync(string sandboxId, CancellationToken cancellationToken)
+    public Task StopAsync(string sandboxId, CancellationToken cancellationToken) => ApiCallAsync(async () =>
     {
         var name = SandboxLabels.PodName(sandboxId);
         if (await SandboxPods.DeleteAsync(client, _options.Namespace, name, cancellationToken))
@@ -120,6 +142,20 @@ internal sealed class KubernetesSandboxBackend(
         }
 
         _touched.TryRemove(name, out _);
+        return true;
+    });
+
+    /// <summary>Kubernetes API failures reach the control plane as IOException, which its loops already retry.</summary>
+    private static async Task<T> ApiCallAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException)
+        {
+            throw new IOException($"Kubernetes API: {ex.Message}", ex);
+        }
     }
 
     /// <summary>
@@ -144,7 +180,7 @@ internal sealed class KubernetesSandboxBackend(
             while (true)
             {
                 last = await SandboxPods.ReadAsync(client, _options.Namespace, name, linked.Token)
-                    ?? throw new KubernetesSandboxException($"sandbox pod {name} was deleted while starting");
+                    ?? throw new SandboxStartException($"sandbox pod {name} was deleted while starting");
                 if (Check(last) is { } ready)
                 {
                     return ready;
@@ -159,7 +195,7 @@ internal sealed class KubernetesSandboxBackend(
                     last = pod;
                     if (type == WatchEventType.Deleted)
                     {
-                        throw new KubernetesSandboxException($"sandbox pod {name} was deleted while starting");
+                        throw new SandboxStartException($"sandbox pod {name} was deleted while starting");
                     }
 
                     if (Check(pod) is { } watched)
@@ -173,7 +209,7 @@ internal sealed class KubernetesSandboxBackend(
         {
             var reason = last is null ? "no status yet" : SandboxPods.Describe(last);
             logger.PodFailedToStart(name, reason);
-            throw new KubernetesSandboxException($"sandbox pod {name} was not ready after {_options.ReadyTimeout.TotalSeconds:0} s: {reason}");
+            throw new SandboxStartException($"sandbox pod {name} was not ready after {_options.ReadyTimeout.TotalSeconds:0} s: {reason}");
         }
 
         V1Pod? Check(V1Pod pod)
@@ -182,7 +218,7 @@ internal sealed class KubernetesSandboxBackend(
             {
                 var reason = SandboxPods.Describe(pod);
                 logger.PodFailedToStart(name, reason);
-                throw new KubernetesSandboxException($"sandbox pod {name} ended before it was ready: {reason}");
+                throw new SandboxStartException($"sandbox pod {name} ended before it was ready: {reason}");
             }
 
             return SandboxPods.IsReady(pod) ? pod : null;
@@ -217,7 +253,7 @@ internal sealed class KubernetesSandboxBackend(
                 .FirstOrDefault();
             if (victim.Pod is null)
             {
-                throw new KubernetesSandboxException(
+                throw new SandboxStartException(
                     $"sandbox capacity reached: {pods.Count} of {_options.MaxSandboxes} pods in use and none idle for {_options.IdleGrace.TotalMinutes:0} min");
             }
 

@@ -56,6 +56,12 @@ internal sealed class KubernetesSandboxOptions
     [Range(0, 1000)]
     public int WarmPoolSize { get; set; }
 
+    /// <summary>
+    /// The environment of pool pods (no thread yet): what the control plane's thread-less spec would carry, e.g.
+    /// placeholder keys. Part of the pod-spec generation, so changing it retires the old pool pods.
+    /// </summary>
+    public Dictionary<string, string> PoolEnvironment { get; set; } = [];
+
     [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
     public TimeSpan WarmPoolRefillInterval { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -17,13 +17,11 @@ namespace Centaur.Api.Sandboxes.Kubernetes;
 internal sealed class KubernetesWarmPool(
     IKubernetes client, IOptions<KubernetesSandboxOptions> options, TimeProvider time, ILogger<KubernetesWarmPool> logger)
 {
-    private static readonly IReadOnlyDictionary<string, string> NoEnvironment = new Dictionary<string, string>();
-
     private readonly KubernetesSandboxOptions _options = options.Value;
     private readonly SandboxPodTemplate _template = new(options.Value);
 
-    /// <summary>The generation of pool pods: the template with no thread-specific environment.</summary>
-    public string Generation => SandboxPodTemplate.Generation(_template.Spec(NoEnvironment));
+    /// <summary>The generation of pool pods: the template with the pool's (thread-less) environment.</summary>
+    public string Generation => SandboxPodTemplate.Generation(_template.Spec(_options.PoolEnvironment));
 
     public async Task<V1Pod?> TryClaimAsync(string threadKey, CancellationToken cancellationToken)
     {
@@ -105,7 +103,7 @@ internal sealed class KubernetesWarmPool(
         var created = 0;
         for (var i = 0; i < missing; i++)
         {
-            var pod = _template.Pod(NewName(), NoEnvironment, threadKey: null, sandboxId: null, time.GetUtcNow(), warm: true);
+            var pod = _template.Pod(NewName(), _options.PoolEnvironment, threadKey: null, sandboxId: null, time.GetUtcNow(), warm: true);
             await client.CoreV1.CreateNamespacedPodAsync(pod, _options.Namespace, cancellationToken: cancellationToken);
             created++;
         }

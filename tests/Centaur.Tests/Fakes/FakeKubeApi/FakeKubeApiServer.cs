@@ -210,6 +210,7 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
 
     private async Task AttachAsync(HttpContext context, string ns, string name)
     {
+        _ = _store.Get(ns, name) ?? throw new FakeKubeException(HttpStatusCode.NotFound, "NotFound", $"pods \"{name}\" not found");
         var container = _kubelet.Container(ns, name)
             ?? throw new FakeKubeException(HttpStatusCode.BadRequest, "BadRequest", $"container of pod {name} is not running");
         using var socket = await AcceptAsync(context);
