@@ -1,17 +1,26 @@
-using Centaur.Slack;
 using Centaur.Slack.Inbound;
 
-var builder = WebApplication.CreateBuilder(args);
+namespace Centaur.Slack;
 
-builder.AddServiceDefaults();
-builder.AddSlackAdapter();
-builder.Services.AddProblemDetails();
+// A named Program (not top-level statements): the test project sees this assembly's internals, and a second global
+// Program type next to Centaur.Api's would make WebApplicationFactory<Program> ambiguous there.
+internal static class Program
+{
+    public static void Main(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
 
-var app = builder.Build();
+        builder.AddServiceDefaults();
+        builder.AddSlackAdapter();
+        builder.Services.AddProblemDetails();
 
-app.UseExceptionHandler();
-app.UseStatusCodePages();
-app.MapDefaultEndpoints();
-app.MapSlack();
+        var app = builder.Build();
 
-app.Run();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapDefaultEndpoints();
+        app.MapSlack();
+
+        app.Run();
+    }
+}
