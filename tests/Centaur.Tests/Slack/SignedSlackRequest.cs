@@ -51,7 +51,7 @@ internal static class SlackPayloads
         ["token"] = "fixed-value",
         ["team_id"] = "T0001",
         ["api_app_id"] = "A0001",
-        ["event"] = inner,
+        ["event"] = inner.DeepClone(),
         ["type"] = "event_callback",
         ["event_id"] = eventId ?? NewEventId(),
         ["event_time"] = 1_605_853_844,
