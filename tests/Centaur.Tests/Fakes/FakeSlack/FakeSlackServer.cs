@@ -423,7 +423,7 @@ public sealed class FakeSocket(WebSocket socket)
     public Task SendEnvelopeAsync(string envelopeId, string type, JsonObject payload, int retryAttempt = 0) =>
         SendAsync(new JsonObject
         {
-            ["envelope_id"] = envelopeId, ["type"] = type, ["payload"] = payload,
+            ["envelope_id"] = envelopeId, ["type"] = type, ["payload"] = payload.DeepClone(),
             ["accepts_response_payload"] = type != "events_api", ["retry_attempt"] = retryAttempt, ["retry_reason"] = retryAttempt > 0 ? "timeout" : "",
         });
 
