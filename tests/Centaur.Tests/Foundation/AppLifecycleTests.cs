@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using Centaur.Tests.Infrastructure;
+
+namespace Centaur.Tests.Foundation;
+
+/// <summary>Starts and stops its own AppHost twice over one data folder, so it has a collection of its own.</summary>
+[Collection(Name)]
+public sealed class AppLifecycleTests
+{
+    public const string Name = "app-lifecycle";
+
+    [Fact]
+    public async Task RestartingTheAppKeepsTheDataAndLeavesNoProcessBehind()
+    {
+        var fixture = new PersistentAppFixture();
+        var ct = TestContext.Current.CancellationToken;
+        var marker = $"survives-restart-{Guid.NewGuid():N}";
+        try
+        {
+            await using (var first = await fixture.StartAppAsync(ct))
+            {
+                await using var db = await DataSourceFor(first);
+                await using var create = db.CreateCommand("CREATE TABLE IF NOT EXISTS lifecycle_probe (marker text)");
+                await create.ExecuteNonQueryAsync(ct);
+                await using var insert = db.CreateCommand($"INSERT INTO lifecycle_probe VALUES ('{marker}')");
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+
+            await AssertNoProcessLeftAsync(fixture.DataDirectory);
+
+            await using (var second = await fixture.StartAppAsync(ct))
+            {
+                await using var db = await DataSourceFor(second);
+                await using var read = db.CreateCommand($"SELECT count(*) FROM lifecycle_probe WHERE marker = '{marker}'");
+                Assert.Equal(1L, await read.ExecuteScalarAsync(ct));
+            }
+
+            await AssertNoProcessLeftAsync(fixture.DataDirectory);
+        }
+        finally
+        {
+            if (Directory.Exists(fixture.DataDirectory))
+            {
+                Directory.Delete(fixture.DataDirectory, recursive: true);
+            }
+        }
+    }
+
+    private static async Task<Npgsql.NpgsqlDataSource> DataSourceFor(Aspire.Hosting.DistributedApplication app) =>
+        Npgsql.NpgsqlDataSource.Create((await app.GetConnectionStringAsync("postgres"))!);
+
+    /// <summary>
+    /// DCP tears the app down asynchronously after the AppHost stops (it watches the host process), so poll for a
+    /// bounded time: every postgres serving this data folder and every DCP monitoring this process must be gone.
+    /// </summary>
+    private static async Task AssertNoProcessLeftAsync(string dataDirectory)
+    {
+        var self = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var deadline = Stopwatch.StartNew();
+        List<string> left;
+        do
+        {
+            left = [.. Directory.EnumerateDirectories("/proc")
+                .Select(d => Path.GetFileName(d))
+                .Where(p => p.All(char.IsAsciiDigit))
+                .Select(ReadCommandLine)
+                .Where(cmd => (cmd.Contains("postgres", StringComparison.Ordinal) && cmd.Contains(dataDirectory, StringComparison.Ordinal))
+                           || (cmd.Contains("/dcp", StringComparison.Ordinal) && cmd.Contains($"--monitor {self}", StringComparison.Ordinal)))];
+            if (left.Count == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(500);
+        }
+        while (deadline.Elapsed < TimeSpan.FromSeconds(45));
+
+        Assert.Fail($"processes left behind: {string.Join(" | ", left)}");
+    }
+
+    private static string ReadCommandLine(string pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    private sealed class PersistentAppFixture : CentaurAppFixture
+    {
+        protected override bool EphemeralDatabase => false;
+    }
+}
