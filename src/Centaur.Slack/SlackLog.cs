@@ -83,6 +83,9 @@ internal static partial class SlackLog
     [LoggerMessage(6310, LogLevel.Information, "Resumed {Count} replies that were being written before the restart")]
     public static partial void RepliesResumed(this ILogger logger, int count);
 
+    [LoggerMessage(6311, LogLevel.Warning, "Slack refused native streaming ({Error}); answers are streamed by editing messages instead")]
+    public static partial void NativeStreamingUnavailable(this ILogger logger, string error);
+
     [LoggerMessage(6401, LogLevel.Information, "Socket Mode connection {Connection} is open ({Host})")]
     public static partial void SocketConnected(this ILogger logger, int connection, string host);
 

@@ -47,6 +47,9 @@ CREATE TABLE slack_replies (
     activity      text,                              -- the compact tool/status line
     live_ts       text,                      -- the message (or stream) being written now
     live_part     int         NOT NULL DEFAULT 0,
+    streamed_chars    int     NOT NULL DEFAULT 0,    -- stream mode: characters of the Markdown sent with chat.*Stream
+    stream_part_start int     NOT NULL DEFAULT 0,    -- stream mode: where the current stream message started
+    recipient_user    text,                          -- who asked (chat.startStream needs it in channels)
     state         text        NOT NULL DEFAULT 'streaming' CHECK (state IN ('streaming', 'finishing', 'delivered')),
     final_ref     text,
     created_at    timestamptz NOT NULL DEFAULT now(),

@@ -164,7 +164,7 @@ internal sealed partial class SlackEvents(
         }
 
         var resumed = await api.ResumeAsync(executionId, cancellationToken);
-        await store.CreateReplyAsync(resumed.ExecutionId, reply.ThreadKey, reply.Channel, reply.ThreadTs, null, cancellationToken);
+        await store.CreateReplyAsync(resumed.ExecutionId, reply.ThreadKey, reply.Channel, reply.ThreadTs, null, reply.RecipientUser, cancellationToken);
         coordinator.EnsureStreaming(resumed.ExecutionId);
         return "resumed";
     }

@@ -38,7 +38,7 @@ internal sealed class TurnStarter(
         await api.MessageAsync(new MessageRequest(threadKey, text, $"slack:{turn.User}", clientMessageId), cancellationToken);
         var execution = await api.ExecuteAsync(threadKey, clientMessageId, cancellationToken);
 
-        var created = await store.CreateReplyAsync(execution.ExecutionId, threadKey, turn.Channel, turn.ThreadTs, turn.Ts, cancellationToken);
+        var created = await store.CreateReplyAsync(execution.ExecutionId, threadKey, turn.Channel, turn.ThreadTs, turn.Ts, turn.User, cancellationToken);
         if (!created && await store.GetReplyAsync(execution.ExecutionId, cancellationToken) is { } running && running.TriggerTs != turn.Ts)
         {
             // The API answered with the turn that is already running: this message waits for the next one.
@@ -68,10 +68,10 @@ internal sealed class TurnStarter(
             return;
         }
 
-        var (clientMessageId, ts) = waiting[^1];
+        var (clientMessageId, ts, user) = waiting[^1];
         var execution = await api.ExecuteAsync(threadKey, clientMessageId, cancellationToken);
         var (channel, threadTs) = ThreadKeys.Parse(threadKey);
-        if (await store.CreateReplyAsync(execution.ExecutionId, threadKey, channel, threadTs, ts, cancellationToken))
+        if (await store.CreateReplyAsync(execution.ExecutionId, threadKey, channel, threadTs, ts, user, cancellationToken))
         {
             await store.SetTurnExecutionAsync(threadKey, clientMessageId, execution.ExecutionId, cancellationToken);
             coordinator.EnsureStreaming(execution.ExecutionId);

@@ -17,6 +17,9 @@ internal sealed class ReplyCoordinator(IServiceProvider services, IHostApplicati
     /// <summary>False once Centaur.Api answered 404 to /agent/deliveries/claim: streamers then deliver directly.</summary>
     public bool OutboxSupported { get; set; } = true;
 
+    /// <summary>False once Slack refused chat.startStream (older workspace, channel type): chat.update from then on.</summary>
+    public bool NativeStreamingAvailable { get; set; } = true;
+
     public int ActiveStreamers
     {
         get

@@ -32,6 +32,11 @@ internal sealed class ReplyFinalizer(
                 return reply.FinalRef ?? "";
             }
 
+            if (reply.Live is { Mode: "stream", LiveTs: { } streaming } && await FinishStreamAsync(reply, streaming, terminal, cancellationToken) is { } streamed)
+            {
+                return streamed;
+            }
+
             var parts = MessageSplitter.Split(Compose(executionId, reply.Live, terminal), options.Value.MaxMessageChars);
             var known = await store.PartsAsync(executionId, cancellationToken);
             string? firstTs = null;
@@ -56,11 +61,7 @@ internal sealed class ReplyFinalizer(
                 logger.PartEmptied(executionId, part);
             }
 
-            if (reply.TriggerTs is { } trigger)
-            {
-                await TryAsync(() => slack.RemoveReactionAsync(reply.Channel, trigger, options.Value.WorkingReaction, cancellationToken));
-            }
-
+            await RemoveWorkingReactionAsync(reply, cancellationToken);
             var finalRef = $"{reply.Channel}:{firstTs}";
             await store.MarkDeliveredAsync(executionId, finalRef, cancellationToken);
             logger.Delivered(executionId, terminal.State, parts.Count);
@@ -72,11 +73,65 @@ internal sealed class ReplyFinalizer(
         }
     }
 
+    /// <summary>
+    /// A native stream is stopped before anything else. When the answer simply continues what was streamed (the
+    /// usual case), the rest goes out with chat.stopStream and the streamed Markdown stays as it is; otherwise the
+    /// messages are edited like any others. Returns the reference when the stream completed the answer.
+    /// </summary>
+    private async Task<string?> FinishStreamAsync(ReplyRow reply, string streaming, TerminalInfo terminal, CancellationToken cancellationToken)
+    {
+        var live = reply.Live;
+        var sent = live.Markdown.Length >= live.StreamedChars ? live.Markdown[..live.StreamedChars] : null;
+        var answer = string.IsNullOrWhiteSpace(terminal.Result) ? live.Markdown : terminal.Result!;
+        var rest = sent is null ? null : terminal.State switch
+        {
+            "succeeded" when answer.StartsWith(sent, StringComparison.Ordinal) => answer[sent.Length..],
+            "cancelled" => live.Markdown[sent.Length..] + "\n\n_Stopped._",
+            _ => null,
+        };
+        try
+        {
+            if (rest is not null)
+            {
+                // Send the rest through the stream (rotating messages as needed) before stopping it.
+                await poster.StreamAsync(reply, live, sent + rest, options.Value.MaxStreamChars, cancellationToken);
+                await store.SaveLiveAsync(reply.ExecutionId, live, cancellationToken);
+            }
+
+            await slack.StopStreamAsync(reply.Channel, live.LiveTs ?? streaming, null, null, cancellationToken);
+        }
+        catch (SlackApiException ex) when (ex.Kind is SlackErrorKind.StreamingUnavailable or SlackErrorKind.MessageGone)
+        {
+            logger.CosmeticCallFailed(ex.Method, ex.Error);
+            return null;
+        }
+
+        if (rest is null)
+        {
+            return null;
+        }
+
+        var parts = await store.PartsAsync(reply.ExecutionId, cancellationToken);
+        await RemoveWorkingReactionAsync(reply, cancellationToken);
+        var finalRef = $"{reply.Channel}:{parts.Values.FirstOrDefault(ts => ts is not null) ?? streaming}";
+        await store.MarkDeliveredAsync(reply.ExecutionId, finalRef, cancellationToken);
+        logger.Delivered(reply.ExecutionId, terminal.State, parts.Count);
+        return finalRef;
+    }
+
+    private async Task RemoveWorkingReactionAsync(ReplyRow reply, CancellationToken cancellationToken)
+    {
+        if (reply.TriggerTs is { } trigger)
+        {
+            await TryAsync(() => slack.RemoveReactionAsync(reply.Channel, trigger, options.Value.WorkingReaction, cancellationToken));
+        }
+    }
+
     /// <summary>An execution on a Slack thread that this adapter never streamed (started elsewhere, or lost before the row).</summary>
     private async Task<ReplyRow> AdoptAsync(long executionId, string threadKey, CancellationToken cancellationToken)
     {
         var (channel, threadTs) = ThreadKeys.Parse(threadKey);
-        await store.CreateReplyAsync(executionId, threadKey, channel, threadTs, null, cancellationToken);
+        await store.CreateReplyAsync(executionId, threadKey, channel, threadTs, null, null, cancellationToken);
         return await store.GetReplyAsync(executionId, cancellationToken) ?? throw new InvalidOperationException($"reply {executionId} vanished");
     }
 

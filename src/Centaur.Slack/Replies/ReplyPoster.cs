@@ -8,7 +8,7 @@ namespace Centaur.Slack.Replies;
 /// Posts the messages of a reply exactly once: each part is recorded (without ts) before chat.postMessage, and a
 /// part whose ts was never stored is looked up in the thread by its metadata before anything is posted again.
 /// </summary>
-internal sealed class ReplyPoster(SlackApiClient slack, ReplyStore store, ILogger<ReplyPoster> logger)
+internal sealed class ReplyPoster(SlackApiClient slack, ReplyStore store, BotIdentity bot, ILogger<ReplyPoster> logger)
 {
     public const string StopAction = "centaur.stop";
     public const string ResumeAction = "centaur.resume";
@@ -36,6 +36,42 @@ internal sealed class ReplyPoster(SlackApiClient slack, ReplyStore store, ILogge
         var ts = await slack.PostMessageAsync(new SlackMessage(reply.Channel, reply.ThreadTs, text, blocks, reply.ExecutionId, part), cancellationToken);
         await store.RecordPartPostedAsync(reply.ExecutionId, part, ts, cancellationToken);
         return (ts, true);
+    }
+
+    /// <summary>
+    /// Native streaming: sends <paramref name="text"/> beyond what was already streamed with chat.startStream and
+    /// chat.appendStream, stopping the stream message and starting a new one before one holds more than
+    /// <paramref name="budget"/> characters. The caller saves <paramref name="live"/> afterwards.
+    /// </summary>
+    public async Task StreamAsync(ReplyRow reply, LiveState live, string text, int budget, CancellationToken cancellationToken)
+    {
+        while (live.StreamedChars < text.Length || live.LiveTs is null)
+        {
+            if (live.LiveTs is not null && live.StreamedChars - live.StreamPartStart >= budget)
+            {
+                await slack.StopStreamAsync(reply.Channel, live.LiveTs, null, null, cancellationToken);
+                live.LivePart++;
+                live.LiveTs = null;
+                live.StreamPartStart = live.StreamedChars;
+            }
+
+            var room = budget - (live.StreamedChars - live.StreamPartStart);
+            var chunk = text.Substring(live.StreamedChars, Math.Min(room, text.Length - live.StreamedChars));
+            if (live.LiveTs is null)
+            {
+                var identity = await bot.GetAsync(cancellationToken);
+                await store.RecordPartIntentAsync(reply.ExecutionId, live.LivePart, cancellationToken);
+                live.LiveTs = await slack.StartStreamAsync(reply.Channel, reply.ThreadTs, chunk, reply.RecipientUser, identity.TeamId, cancellationToken);
+                await store.RecordPartPostedAsync(reply.ExecutionId, live.LivePart, live.LiveTs, cancellationToken);
+                live.Mode = "stream";
+            }
+            else
+            {
+                await slack.AppendStreamAsync(reply.Channel, live.LiveTs, chunk, cancellationToken);
+            }
+
+            live.StreamedChars += chunk.Length;
+        }
     }
 
     private async Task<string?> FindPostedAsync(ReplyRow reply, int part, CancellationToken cancellationToken)

@@ -19,7 +19,7 @@ internal sealed class ReplyStore(NpgsqlDataSource dataSource)
         """;
 
     private const string WaitingTurnsSql = """
-        SELECT client_message_id, message_ts FROM slack_turns WHERE thread_key = @thread_key AND execution_id IS NULL ORDER BY created_at
+        SELECT client_message_id, message_ts, user_id FROM slack_turns WHERE thread_key = @thread_key AND execution_id IS NULL ORDER BY created_at
         """;
 
     private const string LastTurnSql = """
@@ -28,13 +28,14 @@ internal sealed class ReplyStore(NpgsqlDataSource dataSource)
         """;
 
     private const string CreateReplySql = """
-        INSERT INTO slack_replies (execution_id, thread_key, channel, thread_ts, trigger_ts)
-        VALUES (@execution_id, @thread_key, @channel, @thread_ts, @trigger_ts)
+        INSERT INTO slack_replies (execution_id, thread_key, channel, thread_ts, trigger_ts, recipient_user)
+        VALUES (@execution_id, @thread_key, @channel, @thread_ts, @trigger_ts, @recipient_user)
         ON CONFLICT (execution_id) DO NOTHING
         """;
 
     private const string ReplyColumns = """
-        execution_id, thread_key, channel, thread_ts, trigger_ts, mode, sse_cursor, live_text, live_pending, activity, live_ts, live_part, state, final_ref
+        execution_id, thread_key, channel, thread_ts, trigger_ts, mode, sse_cursor, live_text, live_pending, activity, live_ts, live_part, state, final_ref,
+        streamed_chars, stream_part_start, recipient_user
         """;
 
     private const string GetReplySql = $"SELECT {ReplyColumns} FROM slack_replies WHERE execution_id = @execution_id";
@@ -47,7 +48,8 @@ internal sealed class ReplyStore(NpgsqlDataSource dataSource)
 
     private const string SaveLiveSql = """
         UPDATE slack_replies SET sse_cursor = @cursor, live_text = @text, live_pending = @pending, activity = @activity,
-            live_ts = @live_ts, live_part = @live_part, mode = @mode, updated_at = now()
+            live_ts = @live_ts, live_part = @live_part, mode = @mode, streamed_chars = @streamed, stream_part_start = @part_start,
+            updated_at = now()
         WHERE execution_id = @execution_id AND state <> 'delivered'
         """;
 
@@ -95,15 +97,15 @@ internal sealed class ReplyStore(NpgsqlDataSource dataSource)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<IReadOnlyList<(string ClientMessageId, string Ts)>> WaitingTurnsAsync(string threadKey, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<(string ClientMessageId, string Ts, string User)>> WaitingTurnsAsync(string threadKey, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(WaitingTurnsSql);
         command.Parameters.AddWithValue("thread_key", threadKey);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var turns = new List<(string, string)>();
+        var turns = new List<(string, string, string)>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            turns.Add((reader.GetString(0), reader.GetString(1)));
+            turns.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
         }
 
         return turns;
@@ -119,7 +121,7 @@ internal sealed class ReplyStore(NpgsqlDataSource dataSource)
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
-    public async Task<bool> CreateReplyAsync(long executionId, string threadKey, string channel, string threadTs, string? triggerTs, CancellationToken cancellationToken)
+    public async Task<bool> CreateReplyAsync(long executionId, string threadKey, string channel, string threadTs, string? triggerTs, string? recipientUser, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(CreateReplySql);
         command.Parameters.AddWithValue("execution_id", executionId);
@@ -127,6 +129,7 @@ internal sealed class ReplyStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("channel", channel);
         command.Parameters.AddWithValue("thread_ts", threadTs);
         command.Parameters.AddWithValue("trigger_ts", (object?)triggerTs ?? DBNull.Value);
+        command.Parameters.AddWithValue("recipient_user", (object?)recipientUser ?? DBNull.Value);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -170,6 +173,8 @@ internal sealed class ReplyStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("live_ts", (object?)live.LiveTs ?? DBNull.Value);
         command.Parameters.AddWithValue("live_part", live.LivePart);
         command.Parameters.AddWithValue("mode", live.Mode);
+        command.Parameters.AddWithValue("streamed", live.StreamedChars);
+        command.Parameters.AddWithValue("part_start", live.StreamPartStart);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -242,12 +247,16 @@ internal sealed class ReplyStore(NpgsqlDataSource dataSource)
             Activity = reader.IsDBNull(9) ? null : reader.GetString(9),
             LiveTs = reader.IsDBNull(10) ? null : reader.GetString(10),
             LivePart = reader.GetInt32(11),
+            StreamedChars = reader.GetInt32(14),
+            StreamPartStart = reader.GetInt32(15),
         },
         reader.GetString(12),
-        reader.IsDBNull(13) ? null : reader.GetString(13));
+        reader.IsDBNull(13) ? null : reader.GetString(13),
+        reader.IsDBNull(16) ? null : reader.GetString(16));
 }
 
-internal sealed record ReplyRow(long ExecutionId, string ThreadKey, string Channel, string ThreadTs, string? TriggerTs, LiveState Live, string State, string? FinalRef);
+internal sealed record ReplyRow(
+    long ExecutionId, string ThreadKey, string Channel, string ThreadTs, string? TriggerTs, LiveState Live, string State, string? FinalRef, string? RecipientUser);
 
 /// <summary>What a reply shows right now, rebuilt from the events up to Cursor.</summary>
 internal sealed class LiveState
@@ -265,6 +274,12 @@ internal sealed class LiveState
     public string? LiveTs { get; set; }
 
     public int LivePart { get; set; }
+
+    /// <summary>Stream mode: how much of <see cref="Markdown"/> chat.startStream/appendStream have sent so far.</summary>
+    public int StreamedChars { get; set; }
+
+    /// <summary>Stream mode: the offset in <see cref="Markdown"/> where the current stream message begins.</summary>
+    public int StreamPartStart { get; set; }
 
     public string Markdown => Pending.Length == 0 ? Committed : Committed.Length == 0 ? Pending : Committed + "\n\n" + Pending;
 }

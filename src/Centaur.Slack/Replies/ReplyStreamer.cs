@@ -181,6 +181,15 @@ internal sealed class ReplyStreamer(
             }
 
             var settings = options.Value;
+            if (live.Mode == "stream" || (live.LiveTs is null && live.LivePart == 0 && settings.Streaming == StreamingMode.Auto && coordinator.NativeStreamingAvailable))
+            {
+                if (await FlushStreamAsync(reply, live, cancellationToken))
+                {
+                    await store.SaveLiveAsync(reply.ExecutionId, live, cancellationToken);
+                    return true;
+                }
+            }
+
             var parts = MessageSplitter.Split(MrkdwnConverter.Convert(live.Markdown), settings.MaxMessageChars);
 
             // Text beyond one message: freeze the current message and continue in a new one.
@@ -238,6 +247,51 @@ internal sealed class ReplyStreamer(
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Slack's native streaming: the Markdown goes out as-is through chat.startStream/appendStream, and a new stream
+    /// message is started before one passes MaxStreamChars. false: streaming is unavailable here (fall back to edits).
+    /// </summary>
+    private async Task<bool> FlushStreamAsync(ReplyRow reply, LiveState live, CancellationToken cancellationToken)
+    {
+        var text = live.Markdown;
+        var budget = options.Value.MaxStreamChars;
+        if (text.Length == 0 || text.Length < live.StreamedChars)
+        {
+            // Nothing to stream yet (only tool activity), or the text was rewritten: the final answer settles it.
+            return true;
+        }
+
+        try
+        {
+            await poster.StreamAsync(reply, live, text, budget, cancellationToken);
+            return true;
+        }
+        catch (SlackApiException ex) when (ex.Error == "stopped_by_user")
+        {
+            // Slack's own stop control on a streamed message means the same as our Stop button.
+            await api.CancelAsync(reply.ExecutionId, cancellationToken);
+            logger.StopRequested(reply.ExecutionId);
+            return true;
+        }
+        catch (SlackApiException ex) when (ex.Kind == SlackErrorKind.StreamingUnavailable)
+        {
+            logger.NativeStreamingUnavailable(ex.Error);
+            if (live.Mode == "stream")
+            {
+                // The stream ended under us (e.g. it expired during a restart): keep editing the same message.
+                live.Mode = "update";
+            }
+            else
+            {
+                // Never streamed: remember it for the whole process and edit messages instead.
+                coordinator.NativeStreamingAvailable = false;
+                live.LiveTs = null;
+            }
+
+            return false;
         }
     }
 

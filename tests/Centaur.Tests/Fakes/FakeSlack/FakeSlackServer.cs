@@ -223,6 +223,11 @@ public sealed class FakeSlackServer : IAsyncDisposable
                     return Error("msg_too_long");
                 }
 
+                if (_messages[index].Streaming)
+                {
+                    return Error("streaming_state_conflict");
+                }
+
                 // Text without blocks removes the blocks; neither keeps them (Slack's documented behaviour).
                 var current = _messages[index];
                 _messages[index] = current with
