@@ -20,7 +20,7 @@ CREATE INDEX slack_inbox_pending ON slack_inbox (id) WHERE processed_at IS NULL;
 
 -- One row per Slack message that asked for a turn, keyed on the message itself (slack:<channel>:<ts>), so the
 -- same message arriving as app_mention AND message.* makes one turn. execution_id is the execution that
--- consumed it; NULL while it waits (e.g. folded behind a running turn).
+-- consumed it; folded marks a message that arrived while a turn ran and waits for the next one.
 CREATE TABLE slack_turns (
     client_message_id text PRIMARY KEY,
     thread_key        text        NOT NULL,
@@ -28,9 +28,10 @@ CREATE TABLE slack_turns (
     message_ts        text        NOT NULL,
     user_id           text        NOT NULL,
     execution_id      bigint,
+    folded            boolean     NOT NULL DEFAULT false,
     created_at        timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX slack_turns_waiting ON slack_turns (thread_key, created_at) WHERE execution_id IS NULL;
+CREATE INDEX slack_turns_waiting ON slack_turns (thread_key, created_at) WHERE execution_id IS NULL AND folded;
 
 -- Per execution rendered into a Slack thread: the SSE cursor, the live text and the message being written, so a
 -- restarted adapter resumes with after_event_id and edits the same message instead of posting a new one.

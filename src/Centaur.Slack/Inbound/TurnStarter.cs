@@ -42,9 +42,12 @@ internal sealed class TurnStarter(
         if (!created && await store.GetReplyAsync(execution.ExecutionId, cancellationToken) is { } running && running.TriggerTs != turn.Ts)
         {
             // The API answered with the turn that is already running: this message waits for the next one.
+            await store.MarkFoldedAsync(clientMessageId, cancellationToken);
             await TryReactAsync(turn, "eyes", cancellationToken);
             logger.TurnFolded(clientMessageId, execution.ExecutionId);
-            if (running.State == "delivered")
+
+            // Read the state after marking: a delivery that finished in between has already looked for folded turns.
+            if (await store.IsDeliveredAsync(execution.ExecutionId, cancellationToken))
             {
                 await ContinueThreadAsync(threadKey, cancellationToken);
             }

@@ -19,13 +19,15 @@ internal sealed class ReplyStore(NpgsqlDataSource dataSource)
         """;
 
     private const string WaitingTurnsSql = """
-        SELECT client_message_id, message_ts, user_id FROM slack_turns WHERE thread_key = @thread_key AND execution_id IS NULL ORDER BY created_at
+        SELECT client_message_id, message_ts, user_id FROM slack_turns WHERE thread_key = @thread_key AND execution_id IS NULL AND folded ORDER BY created_at
         """;
 
     private const string LastTurnSql = """
         SELECT message_ts FROM slack_turns WHERE thread_key = @thread_key AND client_message_id <> @id AND execution_id IS NOT NULL
         ORDER BY created_at DESC LIMIT 1
         """;
+
+    private const string FoldSql = "UPDATE slack_turns SET folded = true WHERE client_message_id = @id AND execution_id IS NULL";
 
     private const string CreateReplySql = """
         INSERT INTO slack_replies (execution_id, thread_key, channel, thread_ts, trigger_ts, recipient_user)
@@ -109,6 +111,17 @@ internal sealed class ReplyStore(NpgsqlDataSource dataSource)
         }
 
         return turns;
+    }
+
+    /// <summary>
+    /// The message reached the API while another turn ran and waits for the next one. Only folded turns are picked
+    /// up after a delivery: a turn that is still being started must not be executed by someone else.
+    /// </summary>
+    public async Task MarkFoldedAsync(string clientMessageId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(FoldSql);
+        command.Parameters.AddWithValue("id", clientMessageId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>The ts of the thread's previous turn (its context window starts after it).</summary>

@@ -144,7 +144,7 @@ public sealed class SlackAdapterHost(Dictionary<string, string?> settings) : Web
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Centaur", LogLevel.Information));
     }
 
     public T Service<T>() where T : notnull => Services.GetRequiredService<T>();

@@ -292,6 +292,7 @@ public sealed class SlackTurnTests(CentaurAppFixture fixture) : IAsyncLifetime
         await _bed.PostEventAsync(SlackPayloads.AppMention(channel, ts, "hello"));
         var reply = (await _bed.WaitForBotRepliesAsync(channel, ts, r => r.Count == 1 && !r[0].HasButton(ReplyPoster.StopAction), "the answer")).Single();
         var executionId = _bed.Api.Executions.Single().Id;
+        await FakeSlackServer.WaitUntilAsync(() => _bed.ScalarAsync("SELECT count(*) FROM slack_replies WHERE state = 'delivered'").Result == 1, SlackTestBed.Timeout, "the reply is recorded");
 
         // As if the process died after chat.postMessage and before storing its ts.
         await _bed.ScalarAsync("UPDATE slack_reply_parts SET ts = NULL WHERE execution_id = @id", ("id", executionId));
