@@ -29,6 +29,9 @@ internal static partial class SlackLog
     [LoggerMessage(6108, LogLevel.Warning, "The inbox is unavailable; retrying in {Delay}")]
     public static partial void InboxUnavailable(this ILogger logger, Exception exception, TimeSpan delay);
 
+    [LoggerMessage(6114, LogLevel.Error, "Storing {Count} Slack deliveries failed; they are refused so that Slack delivers them again")]
+    public static partial void InboxWriteFailed(this ILogger logger, Exception exception, int count);
+
     [LoggerMessage(6109, LogLevel.Warning, "{Key} is empty: {What} is off until it is set")]
     public static partial void NotConfigured(this ILogger logger, string key, string what);
 

@@ -31,6 +31,8 @@ internal static class SlackServiceExtensions
 #pragma warning restore EXTEXP0001
         builder.Services.AddHttpClient(CentaurApiClient.HttpClientName);
 
+        builder.Services.AddSingleton<InboxWriter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<InboxWriter>());
         builder.Services.AddSingleton<SlackInbox>();
         builder.Services.AddSingleton<InboxSignal>();
         builder.Services.AddSingleton<DeliverySignal>();

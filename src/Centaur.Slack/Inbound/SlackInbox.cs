@@ -1,5 +1,4 @@
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Centaur.Slack.Inbound;
 
@@ -7,14 +6,8 @@ namespace Centaur.Slack.Inbound;
 /// The durable inbox: a delivery is written here before Slack gets its acknowledgement, and processed afterwards.
 /// The unique delivery_id (Slack's event_id) makes retried deliveries a no-op.
 /// </summary>
-internal sealed class SlackInbox(NpgsqlDataSource dataSource, InboxSignal signal)
+internal sealed class SlackInbox(NpgsqlDataSource dataSource, InboxWriter writer)
 {
-    private const string InsertSql = """
-        INSERT INTO slack_inbox (delivery_id, kind, transport, payload, retry_num)
-        VALUES (@delivery_id, @kind, @transport, @payload, @retry_num)
-        ON CONFLICT (delivery_id) DO NOTHING
-        """;
-
     private const string ClaimSql = """
         UPDATE slack_inbox i SET attempts = i.attempts + 1, locked_until = now() + @lease
         WHERE i.id IN (
@@ -33,23 +26,9 @@ internal sealed class SlackInbox(NpgsqlDataSource dataSource, InboxSignal signal
         UPDATE slack_inbox SET locked_until = now() + @delay, outcome = @outcome WHERE id = @id
         """;
 
-    /// <summary>Stores the delivery; false when it was already stored (a retry or a second socket).</summary>
-    public async Task<bool> StoreAsync(string deliveryId, InboxKind kind, string transport, string payloadJson, int retryNum, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(InsertSql);
-        command.Parameters.AddWithValue("delivery_id", deliveryId);
-        command.Parameters.AddWithValue("kind", kind.ToString().ToLowerInvariant());
-        command.Parameters.AddWithValue("transport", transport);
-        command.Parameters.Add(new NpgsqlParameter("payload", NpgsqlDbType.Jsonb) { Value = payloadJson });
-        command.Parameters.AddWithValue("retry_num", retryNum);
-        var inserted = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-        if (inserted)
-        {
-            signal.Wake();
-        }
-
-        return inserted;
-    }
+    /// <summary>Stores the delivery (committed when this returns); false when it was already stored (a retry or a second socket).</summary>
+    public Task<bool> StoreAsync(string deliveryId, InboxKind kind, string transport, string payloadJson, int retryNum, CancellationToken cancellationToken) =>
+        writer.WriteAsync(deliveryId, kind, transport, payloadJson, retryNum, cancellationToken);
 
     public async Task<IReadOnlyList<InboxItem>> ClaimAsync(int max, TimeSpan lease, CancellationToken cancellationToken)
     {

@@ -163,7 +163,7 @@ internal sealed class SocketModeService(
             await inbox.StoreAsync(deliveryId, kind, "socket", payload.ToJsonString(), retry, stoppingToken);
             return true;
         }
-        catch (Npgsql.NpgsqlException ex)
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
         {
             logger.EnvelopeNotStored(ex, envelopeId);
             return false;
