@@ -38,6 +38,7 @@ builder.AddProject<Projects.Centaur_Slack>("slack")
     .WithEnvironment("Slack__SigningSecret", slackSigningSecret)
     .WithEnvironment("Slack__BotToken", slackBotToken)
     .WithEnvironment("Slack__AppToken", slackAppToken)
+    .WithEnvironment("Slack__ApiBaseUrl", builder.Configuration["Slack:ApiBaseUrl"] ?? "https://slack.com/api/")
     .WithHttpHealthCheck("/health");
 
 builder.AddKubernetesManifests();
