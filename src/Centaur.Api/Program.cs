@@ -1,4 +1,5 @@
 using Centaur.Api.Data;
+using Centaur.Api.Egress;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,6 +12,7 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapDefaultEndpoints();
+app.MapEgress();
 
 app.Run();
 
