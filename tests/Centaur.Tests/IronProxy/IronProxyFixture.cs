@@ -69,6 +69,7 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
             await PutAsync(api, $"/egress/hosts/{host}", new { connect_to = Upstream.ConnectTo, allow_private = true, trusted_ca_pem = Upstream.CaPem }, cts.Token);
         }
 
+        await PutAsync(api, "/egress/hosts/plain.test", new { connect_to = $"127.0.0.1:{Upstream.PlainPort}", allow_private = true }, cts.Token);
         await PutAsync(api, "/egress/bindings/anthropic", new { host = "api.anthropic.test", headers = new[] { "x-api-key", "authorization" }, format = "bearer", secret = "anthropic-api-key" }, cts.Token);
         await PutAsync(api, "/egress/bindings/git", new { host = "git.test", headers = new[] { "authorization" }, format = "basic", secret = "anthropic-api-key" }, cts.Token);
         await PutAsync(api, "/egress/bindings/passthru", new { host = "passthrough.test", headers = new[] { "x-api-key" }, format = "raw", secret = "anthropic-api-key", allow_passthrough = true }, cts.Token);
@@ -224,9 +225,10 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
     private async Task CollectProxyLogsAsync(CancellationToken cancellationToken)
     {
         var logs = App.Services.GetRequiredService<ResourceLoggerService>();
+        var proxy = App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == "ironproxy");
         try
         {
-            await foreach (var batch in logs.WatchAsync("ironproxy").WithCancellation(cancellationToken))
+            await foreach (var batch in logs.WatchAsync(proxy).WithCancellation(cancellationToken))
             {
                 foreach (var line in batch)
                 {

@@ -25,7 +25,7 @@ namespace Centaur.Tests.Fakes.FakeUpstream;
 /// </summary>
 public sealed class FakeUpstreamServer : IAsyncDisposable
 {
-    public static readonly string[] Names = ["api.anthropic.test", "other.test", "git.test", "passthrough.test", "localhost"];
+    public static readonly string[] Names = ["api.anthropic.test", "other.test", "git.test", "passthrough.test", "openai.test", "restart.test", "localhost"];
 
     private readonly WebApplication _app;
     private readonly X509Certificate2 _ca;
@@ -40,6 +40,9 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
     public int Port { get; private set; }
 
     public string ConnectTo => $"127.0.0.1:{Port}";
+
+    /// <summary>The same endpoints over plain HTTP (for HTTP_PROXY clients and http:// routes).</summary>
+    public int PlainPort { get; private set; }
 
     public string CaPem => _ca.ExportCertificatePem();
 
@@ -85,13 +88,15 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(leaf);
             });
+            kestrel.Listen(IPAddress.Loopback, 0);
         });
         var app = builder.Build();
         var server = new FakeUpstreamServer(app, ca, CreateGitRepository());
         server.Map();
         await app.StartAsync(cancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        server.Port = new Uri(address).Port;
+        var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+        server.Port = new Uri(addresses.First(a => a.StartsWith("https:", StringComparison.Ordinal))).Port;
+        server.PlainPort = new Uri(addresses.First(a => a.StartsWith("http:", StringComparison.Ordinal))).Port;
         return server;
     }
 
