@@ -69,7 +69,7 @@ px_port=$(free_port)
 (cd src/Centaur.IronProxy/bin/Release/net10.0 && exec env \
   ConnectionStrings__centaur="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=centaur" \
   Centaur__SandboxTokenKey="$key" Secrets__bench-key=sk-bench-REAL IronProxy__CaDirectory="$work/ca" \
-  Logging__LogLevel__Default=Warning \
+  Logging__LogLevel__Default=Warning ${PROXY_ENV:-} \
   dotnet Centaur.IronProxy.dll --urls "http://127.0.0.1:$px_port") >"$work/proxy.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$px_port/ca.pem"

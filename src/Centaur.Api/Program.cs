@@ -1,17 +1,34 @@
+using Centaur.Api;
+using Centaur.Api.Admin;
+using Centaur.Api.Auth;
 using Centaur.Api.Data;
 using Centaur.Api.Egress;
+using Centaur.Api.Errors;
+using Microsoft.AspNetCore.Diagnostics;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddCentaurDatabase();
-builder.Services.AddProblemDetails();
+builder.AddCentaurAuth();
+builder.AddControlPlane();
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.AddStableCode);
+// Malformed bodies throw, so the exception handler answers them as ProblemDetails with a code.
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
 var app = builder.Build();
 
-app.UseExceptionHandler();
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+});
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
 app.MapDefaultEndpoints();
+app.MapControlPlane();
+app.MapAdmin();
 app.MapEgress();
 
 app.Run();

@@ -39,6 +39,7 @@ CREATE TABLE sandbox_sessions (
     attempts               int         NOT NULL DEFAULT 0,
     last_result_cursor     bigint,
     harness_session_id     text,
+    sandbox_generation     int,              -- the assignment_generation the live sandbox was started for
     last_activity_at       timestamptz NOT NULL DEFAULT now(),
     created_at             timestamptz NOT NULL DEFAULT now(),
     updated_at             timestamptz NOT NULL DEFAULT now()
@@ -147,3 +148,18 @@ CREATE TABLE side_effects (
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX side_effects_turn ON side_effects (thread_key, turn_id);
+
+-- Every tool-gateway call, for audit (the side_effects row is written before the call; this one after it).
+CREATE TABLE tool_calls (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    thread_key   text        NOT NULL,
+    sandbox_id   text        NOT NULL,
+    execution_id bigint,
+    turn_id      text,
+    tool         text        NOT NULL,
+    method       text        NOT NULL,
+    outcome      text        NOT NULL,
+    duration_ms  double precision NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX tool_calls_thread ON tool_calls (thread_key, id);

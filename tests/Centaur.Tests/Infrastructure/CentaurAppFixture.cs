@@ -43,7 +43,10 @@ public class CentaurAppFixture : IAsyncLifetime
         ];
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Centaur_AppHost>(
             args, (options, _) => options.DisableDashboard = true, cancellationToken);
-        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.Services.AddLogging(logging => logging
+            .SetMinimumLevel(LogLevel.Warning)
+            // Health probes fail until each service listens; those expected failures are not news.
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
         var app = await builder.BuildAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
         foreach (var service in Services)
@@ -54,12 +57,59 @@ public class CentaurAppFixture : IAsyncLifetime
         return app;
     }
 
+    private readonly SemaphoreSlim _apiLock = new(1, 1);
+    private ApiProcess? _sharedApi;
+    private readonly List<ApiProcess> _apis = [];
+
+    /// <summary>
+    /// A Centaur.Api process of the test's own (own database on the AppHost's Postgres, process sandboxes running
+    /// the FakeSandbox), so tests can drive turns without the AppHost's API competing for the same executions.
+    /// </summary>
+    public async Task<ApiProcess> StartApiProcessAsync(IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var database = $"cp_{Guid.NewGuid():N}";
+        await using (var admin = await CreateDataSourceAsync())
+        await using (var create = admin.CreateCommand($"CREATE DATABASE {database}"))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var connection = new NpgsqlConnectionStringBuilder(await App.GetConnectionStringAsync("postgres")) { Database = database };
+        var api = new ApiProcess(connection.ConnectionString, settings);
+        lock (_apis)
+        {
+            _apis.Add(api);
+        }
+
+        await api.StartAsync(CancellationToken.None);
+        return api;
+    }
+
+    /// <summary>The API process shared by the tests of this collection.</summary>
+    public async Task<ApiProcess> SharedApiAsync()
+    {
+        await _apiLock.WaitAsync();
+        try
+        {
+            return _sharedApi ??= await StartApiProcessAsync();
+        }
+        finally
+        {
+            _apiLock.Release();
+        }
+    }
+
     public async Task<NpgsqlDataSource> CreateDataSourceAsync() =>
         NpgsqlDataSource.Create(await App.GetConnectionStringAsync("postgres")
             ?? throw new InvalidOperationException("postgres has no connection string"));
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var api in _apis)
+        {
+            await api.DisposeAsync();
+        }
+
         if (App is not null)
         {
             await App.DisposeAsync();

@@ -1,0 +1,15 @@
+namespace Centaur.Api.Auth;
+
+internal static class Scopes
+{
+    /// <summary>Drive agent turns: spawn, message, execute, cancel, read threads and events, claim deliveries.</summary>
+    public const string Agent = "agent";
+
+    /// <summary>Manage keys, policy and audit.</summary>
+    public const string Admin = "admin";
+
+    /// <summary>Sandboxes calling the tool gateway with their sbx1 token.</summary>
+    public const string Sandbox = "sandbox";
+
+    public static readonly string[] All = [Agent, Admin];
+}

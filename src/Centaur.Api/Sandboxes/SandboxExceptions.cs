@@ -1,0 +1,10 @@
+namespace Centaur.Api.Sandboxes;
+
+/// <summary>A sandbox could not be created or did not become ready.</summary>
+public sealed class SandboxStartException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The sandbox no longer exists (its process or pod is gone).</summary>
+public sealed class SandboxGoneException(string sandboxId) : Exception($"sandbox {sandboxId} is gone")
+{
+    public string SandboxId { get; } = sandboxId;
+}
