@@ -1,3 +1,4 @@
+using Centaur.Api.Auth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
@@ -16,9 +17,10 @@ internal static class EgressEndpoints
 
     public static RouteGroupBuilder MapEgress(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/audit/egress", GetAuditAsync).WithTags("Egress");
+        // Operators only: the policy decides where credentials go, and the audit shows what every thread reached.
+        endpoints.MapGet("/audit/egress", GetAuditAsync).WithTags("Egress").RequireAuthorization(AuthExtensions.AdminPolicy);
 
-        var egress = endpoints.MapGroup("/egress").WithTags("Egress");
+        var egress = endpoints.MapGroup("/egress").WithTags("Egress").RequireAuthorization(AuthExtensions.AdminPolicy);
         egress.MapGet("/policy", GetPolicyAsync);
         egress.MapPut("/settings", PutSettingsAsync);
         egress.MapPut("/hosts/{host}", PutHostAsync);

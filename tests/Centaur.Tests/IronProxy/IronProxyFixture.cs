@@ -27,6 +27,9 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
 
     public const string TokenKey = "ironproxy-tests-sandbox-token-key-0123456789";
 
+    /// <summary>An operator's key (admin scope) for the egress policy endpoints, seeded into api_clients.</summary>
+    public const string AdminKey = "ck_ironproxy_tests_admin_0123456789abcdef";
+
     private readonly ConcurrentQueue<string> _proxyLogs = new();
     private readonly CancellationTokenSource _stop = new();
 
@@ -59,11 +62,12 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
         Upstream.GitToken = AnthropicKey;
         await InitializeAsync();
         Db = await CreateDataSourceAsync();
+        await SeedAdminKeyAsync(cts.Token);
         Upstream.LedgerCheck = LedgerHasRowAsync;
         ProxyUrl = App.GetEndpoint("ironproxy", "http");
         _ = CollectProxyLogsAsync(_stop.Token);
 
-        using var api = App.CreateHttpClient("api");
+        using var api = CreateApiClient();
         foreach (var host in new[] { "api.anthropic.test", "other.test", "git.test", "passthrough.test" })
         {
             await PutAsync(api, $"/egress/hosts/{host}", new { connect_to = Upstream.ConnectTo, allow_private = true, trusted_ca_pem = Upstream.CaPem }, cts.Token);
@@ -98,9 +102,17 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
         return json.RootElement.GetProperty("policy_version").GetInt64();
     }
 
+    /// <summary>The AppHost's API, as an operator.</summary>
+    public HttpClient CreateApiClient()
+    {
+        var api = App.CreateHttpClient("api");
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        return api;
+    }
+
     public async Task<long> ChangePolicyAsync(string path, object body, CancellationToken cancellationToken)
     {
-        using var api = App.CreateHttpClient("api");
+        using var api = CreateApiClient();
         var version = await PutAsync(api, path, body, cancellationToken);
         await WaitForPolicyAsync(version, cancellationToken);
         return version;
@@ -213,6 +225,16 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
         }
 
         throw new InvalidOperationException("the proxy's process was not found");
+    }
+
+    private async Task SeedAdminKeyAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Db.CreateCommand("""
+            INSERT INTO api_clients (name, key_prefix, key_hash, scopes) VALUES ('tests-ironproxy-admin', 'ck_iron', @hash, '{admin,agent}')
+            ON CONFLICT (name) DO UPDATE SET key_hash = excluded.key_hash, scopes = excluded.scopes
+            """);
+        command.Parameters.AddWithValue("hash", System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(AdminKey)));
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task<bool> LedgerHasRowAsync(string marker)

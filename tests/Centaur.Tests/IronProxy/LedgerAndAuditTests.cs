@@ -84,7 +84,7 @@ public sealed class LedgerAndAuditTests(IronProxyFixture fixture)
         var thread = $"test:audit:{marker}";
         await Curl.RunAsync(Ct, "-x", fixture.ProxyArgument(fixture.Token(thread)), "--cacert", fixture.ProxyCaFile, $"https://other.test/echo/{marker}");
         await fixture.WaitForAuditAsync(marker, 1, Ct);
-        using var api = fixture.App.CreateHttpClient("api");
+        using var api = fixture.CreateApiClient();
 
         using var page = JsonDocument.Parse(await api.GetStringAsync($"/audit/egress?thread_key={Uri.EscapeDataString(thread)}", Ct));
 

@@ -48,7 +48,7 @@ public sealed class PolicyTests(IronProxyFixture fixture)
                 caBefore = await http.GetStringAsync("/ca.pem", Ct);
             }
 
-            using var api = fixture.App.CreateHttpClient("api");
+            using var api = fixture.CreateApiClient();
             await IronProxyFixture.PutAsync(api, "/egress/hosts/restart.test", new { connect_to = fixture.Upstream.ConnectTo, allow_private = true, trusted_ca_pem = fixture.Upstream.CaPem }, Ct);
             await IronProxyFixture.PutAsync(api, "/egress/bindings/restart", new { host = "restart.test", headers = new[] { "x-api-key" }, format = "raw", secret = "anthropic-api-key" }, Ct);
 
@@ -116,7 +116,7 @@ public sealed class PolicyTests(IronProxyFixture fixture)
     [Fact]
     public async Task InvalidPolicyIsRefusedWithACodeAndNothingIsStored()
     {
-        using var api = fixture.App.CreateHttpClient("api");
+        using var api = fixture.CreateApiClient();
 
         using var badHost = await api.PutAsJsonAsync("/egress/hosts/Not%20A%20Host", new { }, Ct);
         using var badFormat = await api.PutAsJsonAsync("/egress/bindings/weird", new { host = "other.test", headers = new[] { "x-api-key" }, format = "xml", secret = "s" }, Ct);
@@ -130,5 +130,19 @@ public sealed class PolicyTests(IronProxyFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, badConnect.StatusCode);
         Assert.DoesNotContain("weird", policy, StringComparison.Ordinal);
         Assert.DoesNotContain("ok.test", policy, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ThePolicyAndAuditEndpointsNeedAnOperatorKey()
+    {
+        using var anonymous = fixture.App.CreateHttpClient("api");
+
+        using var policy = await anonymous.GetAsync("/egress/policy", Ct);
+        using var audit = await anonymous.GetAsync("/audit/egress", Ct);
+        using var change = await anonymous.PutAsJsonAsync("/egress/hosts/sneaky.test", new { }, Ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, policy.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, audit.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, change.StatusCode);
     }
 }
