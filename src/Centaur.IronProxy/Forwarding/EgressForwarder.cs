@@ -109,20 +109,25 @@ internal sealed class EgressForwarder(
             return false;
         }
 
+        if (token is not null)
+        {
+            // The token is a credential: it must not reach traces (url.path) or the audit through the path.
+            Activity.Current?.SetTag("url.path", "/" + TokenPathSegment + "/***" + path[consumed..]);
+        }
+
         SandboxIdentity? identity = null;
         var authenticated = token is not null
             ? authenticator.TryAuthenticateToken(token, out identity)
             : authenticator.TryAuthenticate(context.Request.Headers.ProxyAuthorization, out identity)
               || authenticator.TryAuthenticateToken(context.Request.Headers[SandboxTokenHeader], out identity);
+        context.Request.PathBase = context.Request.PathBase.Add("/" + routeName);
+        context.Request.Path = routeEnd < 0 ? PathString.Empty : path[routeEnd..];
         if (!authenticated || identity is null)
         {
             forwarding = DenyUnauthenticatedAsync(context, EgressMode.Reverse);
             return true;
         }
 
-        var prefixLength = routeEnd < 0 ? path.Length : routeEnd;
-        context.Request.PathBase = context.Request.PathBase.Add(path[..prefixLength]);
-        context.Request.Path = routeEnd < 0 ? PathString.Empty : path[routeEnd..];
         var egress = new EgressContext(identity, EgressMode.Reverse, destination.Scheme, destination.IdnHost.ToLowerInvariant(), destination.Port, policy);
         forwarding = ForwardAsync(context, egress, destination.AbsoluteUri.TrimEnd('/'), AllowlistDenial(egress));
         return true;
@@ -195,7 +200,7 @@ internal sealed class EgressForwarder(
         var denial = EgressDenial.ProxyAuthenticationRequired();
         var host = context.Request.Host;
         audit.Write(new AuditRecord(time.GetUtcNow(), null, null, ModeName(mode), context.Request.Method, context.Request.Scheme,
-            host.Host, host.Port ?? 80, Truncate(context.Request.Path.Value ?? "/"), denial.Status, 0, 0, 0, [], "deny", denial.Code));
+            host.Host, host.Port ?? 80, Truncate(context.Request.PathBase.Add(context.Request.Path).Value ?? "/"), denial.Status, 0, 0, 0, [], "deny", denial.Code));
         return EgressResponses.WriteDenialAsync(context, denial);
     }
 

@@ -14,22 +14,27 @@ public sealed class ReverseAndSocketTests(IronProxyFixture fixture)
     public async Task AReverseRouteInjectsTheKeyForATokenInAHeaderOrInThePath()
     {
         var token = fixture.Token("test:reverse:1");
-        var viaHeader = await Curl.RunAsync(Ct, $"{fixture.ProxyUrl}fake-anthropic/echo/v1/messages",
+        var marker = Guid.NewGuid().ToString("N");
+        var viaHeader = await Curl.RunAsync(Ct, $"{fixture.ProxyUrl}fake-anthropic/echo/v1/messages/{marker}",
             "-H", $"X-Centaur-Sandbox-Token: {token}", "-H", "x-api-key: centaur-placeholder:anthropic", "-H", "X-Forwarded-For: 6.6.6.6");
-        var viaPath = await Curl.RunAsync(Ct, $"{fixture.ProxyUrl}_t/{token}/fake-anthropic/echo/v1/messages",
+        var viaPath = await Curl.RunAsync(Ct, $"{fixture.ProxyUrl}_t/{token}/fake-anthropic/echo/v1/messages/{marker}",
             "-H", "Authorization: Bearer centaur-placeholder:anthropic");
 
         foreach (var result in new[] { viaHeader, viaPath })
         {
             Assert.True(result.ExitCode == 0, result.Stderr);
             using var echo = JsonDocument.Parse(result.Stdout);
-            Assert.Equal("/echo/v1/messages", echo.RootElement.GetProperty("path").GetString());
+            Assert.Equal($"/echo/v1/messages/{marker}", echo.RootElement.GetProperty("path").GetString());
             Assert.Equal("api.anthropic.test", echo.RootElement.GetProperty("host").GetString());
             var headers = echo.RootElement.GetProperty("headers");
             Assert.False(headers.TryGetProperty("x-forwarded-for", out _));
             Assert.False(headers.TryGetProperty("x-centaur-sandbox-token", out _));
             Assert.Contains(IronProxyFixture.AnthropicKey, headers.GetRawText(), StringComparison.Ordinal);
         }
+
+        var rows = await fixture.WaitForAuditAsync(marker, 2, Ct);
+        Assert.All(rows, row => Assert.Equal($"/fake-anthropic/echo/v1/messages/{marker}", row["path"]));
+        Assert.All(rows, row => Assert.Equal("reverse", row["mode"]));
     }
 
     [Fact]
