@@ -2,6 +2,7 @@ using Centaur.Api;
 using Centaur.Api.Admin;
 using Centaur.Api.Auth;
 using Centaur.Api.Data;
+using Centaur.Api.Egress;
 using Centaur.Api.Errors;
 using Microsoft.AspNetCore.Diagnostics;
 
@@ -28,6 +29,7 @@ app.UseAuthorization();
 app.MapDefaultEndpoints();
 app.MapControlPlane();
 app.MapAdmin();
+app.MapEgress();
 
 app.Run();
 

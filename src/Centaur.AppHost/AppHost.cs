@@ -24,6 +24,8 @@ var ironproxy = builder.AddProject<Projects.Centaur_IronProxy>("ironproxy")
     .WithReference(db, "centaur").WaitFor(db)
     .WithReference(api).WaitFor(api)
     .WithEnvironment("Api__Key", proxyApiKey)
+    .WithEnvironment("Centaur__SandboxTokenKey", sandboxTokenKey)
+    .WithEnvironment("IronProxy__UnixSocketPath", builder.Configuration["IronProxy:UnixSocketPath"] ?? "")
     .WithEnvironment("Secrets__anthropic-api-key", anthropicApiKey)
     .WithEnvironment("Secrets__openai-api-key", openAiApiKey)
     .WithHttpHealthCheck("/health");
