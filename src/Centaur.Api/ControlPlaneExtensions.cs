@@ -5,7 +5,6 @@ using Centaur.Api.Executions;
 using Centaur.Api.Sandboxes;
 using Centaur.Api.Sandboxes.Process;
 using Centaur.Api.Threads;
-using Centaur.Api.Tools;
 
 namespace Centaur.Api;
 
@@ -42,8 +41,6 @@ internal static class ControlPlaneExtensions
         services.AddSingleton<ReconcileService>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileService>());
         builder.AddSandboxBackend();
-
-        services.AddSingleton<ITool, CentaurTool>();
         return builder;
     }
 
@@ -74,7 +71,6 @@ internal static class ControlPlaneExtensions
         app.MapExecutions();
         app.MapEvents();
         app.MapDeliveries();
-        app.MapTools();
         return app;
     }
 }

@@ -3,6 +3,7 @@ using Centaur.Api.Admin;
 using Centaur.Api.Auth;
 using Centaur.Api.Data;
 using Centaur.Api.Errors;
+using Centaur.Api.Overlay;
 using Microsoft.AspNetCore.Diagnostics;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -11,6 +12,7 @@ builder.AddServiceDefaults();
 builder.AddCentaurDatabase();
 builder.AddCentaurAuth();
 builder.AddControlPlane();
+builder.AddExtensibility();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.AddStableCode);
 // Malformed bodies throw, so the exception handler answers them as ProblemDetails with a code.
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -27,6 +29,7 @@ app.UseAuthorization();
 
 app.MapDefaultEndpoints();
 app.MapControlPlane();
+app.MapExtensibility();
 app.MapAdmin();
 
 app.Run();
