@@ -11,6 +11,12 @@ namespace Centaur.Api.Tools;
 /// </summary>
 internal static class PromptLayers
 {
+    /// <summary>Markdown for people and models: "…" stays "…" rather than \u2026.</summary>
+    private static readonly System.Text.Json.JsonSerializerOptions s_readable = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     public static IReadOnlyList<(string Name, string Text)> For(ExtensionSnapshot snapshot, Persona? persona)
     {
         var layers = new List<(string, string)>();
@@ -80,7 +86,7 @@ internal static class PromptLayers
             };
         }
 
-        return example.ToJsonString();
+        return example.ToJsonString(s_readable);
     }
 
     private static string TypeOf(JsonNode? schema) => schema?["type"] switch

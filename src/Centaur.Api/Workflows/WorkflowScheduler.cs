@@ -18,6 +18,7 @@ internal sealed class WorkflowScheduler(
     IOptions<WorkflowOptions> options, ILogger<WorkflowScheduler> logger) : BackgroundService
 {
     private static readonly TimeSpan s_tick = TimeSpan.FromMilliseconds(500);
+    private static readonly string s_identity = $"scheduler@{Environment.MachineName}/{Environment.ProcessId}";
     private int _syncedVersion;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -129,12 +130,13 @@ internal sealed class WorkflowScheduler(
             long? runId;
             await using (var insert = new NpgsqlCommand("""
                 INSERT INTO workflow_runs (workflow, trigger, idempotency_key, input, created_by)
-                VALUES (@workflow, 'cron', @key, @input, 'scheduler')
+                VALUES (@workflow, 'cron', @key, @input, @scheduler)
                 ON CONFLICT (workflow, idempotency_key) DO NOTHING
                 RETURNING id
                 """, connection, transaction))
             {
                 insert.Parameters.AddWithValue("workflow", workflow);
+                insert.Parameters.AddWithValue("scheduler", s_identity);
                 insert.Parameters.AddWithValue("key", $"cron:{fireAt.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}");
                 insert.Parameters.Add(new NpgsqlParameter("input", NpgsqlDbType.Jsonb) { Value = definition.Schedule!.Input?.ToJsonString() ?? "{}" });
                 runId = await insert.ExecuteScalarAsync(cancellationToken) as long?;
