@@ -18,9 +18,8 @@ public sealed class SampleOverlayTests(CentaurAppFixture fixture)
         });
         using var http = api.CreateClient();
         var thread = AgentClient.NewThreadKey();
-        using (await http.PostAsync("/agent/spawn", JsonContent(new JsonObject { ["thread_key"] = thread, ["persona"] = "oncall" })))
-        {
-        }
+        using var spawn = await http.PostAsync("/agent/spawn", JsonContent(new JsonObject { ["thread_key"] = thread, ["persona"] = "oncall" }));
+        Assert.Equal(HttpStatusCode.OK, spawn.StatusCode);
 
         var summary = JsonNode.Parse(await http.GetStringAsync("/overlay"))!;
         var workflows = JsonNode.Parse(await http.GetStringAsync("/workflows"))!.AsArray();
