@@ -29,6 +29,7 @@ internal static class ControlPlaneExtensions
         services.AddSingleton<ExecutionFinisher>();
         services.AddSingleton<SandboxSessionStore>();
         services.AddSingleton<StreamLimiter>();
+        services.AddSingleton<ThreadTailCache>();
         services.AddSingleton<ChangeNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeNotifier>());
         services.AddSingleton<ExecutionWorker>();
@@ -38,6 +39,7 @@ internal static class ControlPlaneExtensions
         services.AddSingleton<SandboxManager>();
         services.AddSingleton<SandboxPool>();
         services.AddHostedService(sp => sp.GetRequiredService<SandboxPool>());
+        services.AddHostedService<StateGauges>();
         services.AddSingleton<ReconcileService>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileService>());
         builder.AddSandboxBackend();
