@@ -4,6 +4,7 @@ using Centaur.Api.Auth;
 using Centaur.Api.Data;
 using Centaur.Api.Egress;
 using Centaur.Api.Errors;
+using Centaur.Api.Overlay;
 using Microsoft.AspNetCore.Diagnostics;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -12,6 +13,7 @@ builder.AddServiceDefaults();
 builder.AddCentaurDatabase();
 builder.AddCentaurAuth();
 builder.AddControlPlane();
+builder.AddExtensibility();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.AddStableCode);
 // Malformed bodies throw, so the exception handler answers them as ProblemDetails with a code.
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -28,6 +30,7 @@ app.UseAuthorization();
 
 app.MapDefaultEndpoints();
 app.MapControlPlane();
+app.MapExtensibility();
 app.MapAdmin();
 app.MapEgress();
 
