@@ -3,6 +3,7 @@ using Centaur.Api.Admin;
 using Centaur.Api.Auth;
 using Centaur.Api.Data;
 using Centaur.Api.Errors;
+using Centaur.Api.WebConsole;
 using Microsoft.AspNetCore.Diagnostics;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -11,6 +12,7 @@ builder.AddServiceDefaults();
 builder.AddCentaurDatabase();
 builder.AddCentaurAuth();
 builder.AddControlPlane();
+builder.AddWebConsole();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.AddStableCode);
 // Malformed bodies throw, so the exception handler answers them as ProblemDetails with a code.
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -24,10 +26,12 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseWebConsole();
 
 app.MapDefaultEndpoints();
 app.MapControlPlane();
 app.MapAdmin();
+app.MapWebConsole();
 
 app.Run();
 

@@ -34,7 +34,7 @@ internal static class AuditCommand
                     after = page.NextAfterId;
                 }
             }
-            catch (CentaurApiException ex) when (ex.Status == HttpStatusCode.NotFound && ex.Code is null)
+            catch (CentaurApiException ex) when (ex.Status == HttpStatusCode.NotFound && ex.Code is null or "not_found")
             {
                 context.Terminal.Notice($"this API has no egress audit (GET /audit/egress answered 404): {context.Api.BaseAddress} runs without "
                     + "Centaur.IronProxy's audit endpoint. Update the API, or read the proxy's audit table directly.", Ansi.Yellow);

@@ -13,8 +13,9 @@ namespace Centaur.Cli.Commands;
 internal sealed class ChatCommand(CliContext context, OutputFormat format)
 {
     private static readonly string[] s_harnesses = ["claude-code", "codex", "pi", "amp"];
-    private long _running;
-    private int _cancelRequested;
+    private readonly Lock _turnLock = new();
+    private TurnState _turn = TurnState.Idle;
+    private long _execution;
     private long? _interrupted;
 
     public static Command Create()
@@ -64,9 +65,17 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
                         continue;
                 }
 
-                await context.Api.MessageAsync(threadKey, text, Author(), $"cli-{Guid.NewGuid():N}", cancellationToken);
-                var execution = await context.Api.ExecuteAsync(threadKey, $"cli-{Guid.NewGuid():N}", cancellationToken);
-                await StreamAsync(threadKey, execution.ExecutionId, cancellationToken);
+                SetTurn(TurnState.Sending, 0);
+                try
+                {
+                    await context.Api.MessageAsync(threadKey, text, Author(), $"cli-{Guid.NewGuid():N}", cancellationToken);
+                    var execution = await context.Api.ExecuteAsync(threadKey, $"cli-{Guid.NewGuid():N}", cancellationToken);
+                    await StreamAsync(threadKey, execution.ExecutionId, cancellationToken);
+                }
+                finally
+                {
+                    SetTurn(TurnState.Idle, 0);
+                }
             }
 
             return 0;
@@ -85,8 +94,16 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
             return;
         }
 
-        var execution = await context.Api.ResumeAsync(id, cancellationToken);
-        await StreamAsync(threadKey, execution.ExecutionId, cancellationToken);
+        SetTurn(TurnState.Sending, 0);
+        try
+        {
+            var execution = await context.Api.ResumeAsync(id, cancellationToken);
+            await StreamAsync(threadKey, execution.ExecutionId, cancellationToken);
+        }
+        finally
+        {
+            SetTurn(TurnState.Idle, 0);
+        }
     }
 
     /// <summary>Streams one execution to its end, rendering as it goes; Ctrl-C meanwhile asks the API to cancel it.</summary>
@@ -96,8 +113,12 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
         await using var progress = format == OutputFormat.Text ? new Progress(Terminal, () => markdown.AtLineStart) : null;
         var printer = new EventPrinter(Terminal, markdown, progress, log: false);
         var stream = new EventStream(context.Api, notice => Notify(progress, notice));
-        Interlocked.Exchange(ref _cancelRequested, 0);
-        Interlocked.Exchange(ref _running, executionId);
+        if (SetTurn(TurnState.Streaming, executionId))
+        {
+            // Ctrl-C came while the message was on its way: cancel now that the execution exists.
+            RequestCancel(executionId);
+        }
+
         try
         {
             await foreach (var e in stream.ReadAsync(threadKey, executionId, afterEventId: 0, follow: false, cancellationToken))
@@ -119,7 +140,7 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
         }
         finally
         {
-            Interlocked.Exchange(ref _running, 0);
+            SetTurn(TurnState.Sending, 0);
         }
     }
 
@@ -141,29 +162,61 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
         }
     }
 
+    private enum TurnState
+    {
+        Idle,
+        Sending,
+        Streaming,
+        CancelRequested,
+    }
+
+    /// <summary>Moves the turn along; true when a Ctrl-C arrived while the message and execute were being sent.</summary>
+    private bool SetTurn(TurnState state, long execution)
+    {
+        lock (_turnLock)
+        {
+            var cancelPending = _turn == TurnState.CancelRequested && _execution == 0;
+            _turn = cancelPending && state == TurnState.Streaming ? TurnState.CancelRequested : state;
+            _execution = execution;
+            return cancelPending && state == TurnState.Streaming;
+        }
+    }
+
     /// <summary>First Ctrl-C during a turn cancels it (the process goes on); a second one, or one at the prompt, quits.</summary>
     private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
     {
-        var running = Interlocked.Read(ref _running);
-        if (running == 0 || Interlocked.Exchange(ref _cancelRequested, 1) == 1)
+        long execution;
+        lock (_turnLock)
         {
-            return;
+            if (_turn is TurnState.Idle or TurnState.CancelRequested)
+            {
+                return;
+            }
+
+            _turn = TurnState.CancelRequested;
+            execution = _execution;
         }
 
         e.Cancel = true;
-        Terminal.Notice($"\n⊘ cancelling execution {running}… (Ctrl-C again to quit)", Ansi.Yellow);
-        _ = Task.Run(async () =>
+        Terminal.Notice("\n⊘ cancelling the turn… (Ctrl-C again to quit)", Ansi.Yellow);
+        if (execution != 0)
         {
-            try
-            {
-                await context.Api.CancelAsync(running, CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is CentaurApiException or HttpRequestException or TaskCanceledException)
-            {
-                Terminal.Notice($"error: could not cancel execution {running}: {ex.Message}", Ansi.Red);
-            }
-        });
+            RequestCancel(execution);
+        }
     }
+
+    private void RequestCancel(long execution) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await context.Api.CancelAsync(execution, CancellationToken.None);
+            Terminal.Notice($"⊘ cancel requested for execution {execution}", Ansi.Yellow);
+        }
+        catch (Exception ex) when (ex is CentaurApiException or HttpRequestException or TaskCanceledException)
+        {
+            Terminal.Notice($"error: could not cancel execution {execution}: {ex.Message}", Ansi.Red);
+        }
+    });
 
     /// <summary>One message: a line, or several when each but the last ends with a backslash.</summary>
     private async Task<string?> ReadMessageAsync(TextReader input, CancellationToken cancellationToken)
@@ -201,7 +254,10 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
         }
     }
 
-    private static string Author() => Environment.UserName is { Length: > 0 } user ? user : "cli";
+    /// <summary>$USER as the shell has it (Environment.UserName asks the password database, which sudo and containers blur).</summary>
+    private static string Author() =>
+        Environment.GetEnvironmentVariable("USER") is { Length: > 0 } user ? user
+        : Environment.UserName is { Length: > 0 } name ? name : "cli";
 
     /// <summary>cli:&lt;user&gt;-&lt;utc time&gt;-&lt;4 hex&gt;: readable in the console's list and unique enough per person.</summary>
     internal static string NewThreadKey()
