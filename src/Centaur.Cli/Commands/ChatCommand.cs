@@ -16,6 +16,7 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
     private readonly Lock _turnLock = new();
     private TurnState _turn = TurnState.Idle;
     private long _execution;
+    private volatile Progress? _progress;
     private long? _interrupted;
 
     public static Command Create()
@@ -112,6 +113,7 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
         var markdown = new MarkdownWriter(Terminal.Out, Terminal.Ansi);
         await using var progress = format == OutputFormat.Text ? new Progress(Terminal, () => markdown.AtLineStart) : null;
         var printer = new EventPrinter(Terminal, markdown, progress, log: false);
+        _progress = progress;
         var stream = new EventStream(context.Api, notice => Notify(progress, notice));
         if (SetTurn(TurnState.Streaming, executionId))
         {
@@ -141,6 +143,7 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
         finally
         {
             SetTurn(TurnState.Sending, 0);
+            _progress = null;
         }
     }
 
@@ -159,6 +162,19 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
         else
         {
             progress.Output(() => Terminal.Notice(text, Ansi.Yellow));
+        }
+    }
+
+    /// <summary>A line on stderr that never lands in the middle of the progress line.</summary>
+    private void Notice(string text, string color)
+    {
+        if (_progress is { } progress)
+        {
+            progress.Output(() => Terminal.Notice(text, color));
+        }
+        else
+        {
+            Terminal.Notice(text, color);
         }
     }
 
@@ -198,7 +214,7 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
         }
 
         e.Cancel = true;
-        Terminal.Notice("\n⊘ cancelling the turn… (Ctrl-C again to quit)", Ansi.Yellow);
+        Notice("⊘ cancelling the turn… (Ctrl-C again to quit)", Ansi.Yellow);
         if (execution != 0)
         {
             RequestCancel(execution);
@@ -210,11 +226,11 @@ internal sealed class ChatCommand(CliContext context, OutputFormat format)
         try
         {
             await context.Api.CancelAsync(execution, CancellationToken.None);
-            Terminal.Notice($"⊘ cancel requested for execution {execution}", Ansi.Yellow);
+            Notice($"⊘ cancel requested for execution {execution}", Ansi.Yellow);
         }
         catch (Exception ex) when (ex is CentaurApiException or HttpRequestException or TaskCanceledException)
         {
-            Terminal.Notice($"error: could not cancel execution {execution}: {ex.Message}", Ansi.Red);
+            Notice($"error: could not cancel execution {execution}: {ex.Message}", Ansi.Red);
         }
     });
 
