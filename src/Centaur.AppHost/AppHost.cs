@@ -43,4 +43,6 @@ builder.AddProject<Projects.Centaur_Slack>("slack")
     .WithEnvironment("Slack__AppToken", slackAppToken)
     .WithHttpHealthCheck("/health");
 
+builder.AddKubernetesManifests();
+
 builder.Build().Run();
