@@ -14,6 +14,14 @@ internal sealed partial class ChangeNotifier(NpgsqlDataSource db, DatabaseReadin
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _threads = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, Action> _cancelHandlers = new();
     private readonly SemaphoreSlim _executionsQueued = new(0, int.MaxValue);
+    private readonly ConcurrentDictionary<string, long> _versions = new(StringComparer.Ordinal);
+    private long _epoch;
+
+    /// <summary>
+    /// Grows whenever the thread may have new events: at each of its notifications, and for every thread when the
+    /// LISTEN connection was lost (notifications may have been missed). Caches compare it to know they are current.
+    /// </summary>
+    public long ThreadVersion(string threadKey) => Interlocked.Read(ref _epoch) + (_versions.TryGetValue(threadKey, out var v) ? v : 0);
 
     /// <summary>A task that completes at the thread's next event. Take it BEFORE reading, then read, then await it.</summary>
     public Task NextThreadChange(string threadKey) =>
@@ -69,6 +77,7 @@ internal sealed partial class ChangeNotifier(NpgsqlDataSource db, DatabaseReadin
         switch (channel)
         {
             case "centaur_events":
+                _versions.AddOrUpdate(payload, 1, static (_, v) => v + 1);
                 if (_threads.TryRemove(payload, out var waiter))
                 {
                     waiter.TrySetResult();
@@ -90,6 +99,7 @@ internal sealed partial class ChangeNotifier(NpgsqlDataSource db, DatabaseReadin
 
     private void WakeEveryone()
     {
+        Interlocked.Increment(ref _epoch);
         foreach (var key in _threads.Keys)
         {
             if (_threads.TryRemove(key, out var waiter))

@@ -29,7 +29,7 @@ internal static class EventsEndpoints
     /// closes, so a late joiner still gets the answer. With execution_id the stream ends at that execution's end.
     /// </summary>
     private static async Task<Results<ServerSentEventsResult<JsonObject>, ProblemHttpResult>> StreamAsync(
-        string threadKey, HttpContext context, ThreadStore threads, EventLog log, ChangeNotifier notifier, StreamLimiter limiter,
+        string threadKey, HttpContext context, ThreadStore threads, EventLog log, ThreadTailCache tails, ChangeNotifier notifier, StreamLimiter limiter,
         IOptions<CentaurOptions> options, CancellationToken cancellationToken,
         [FromQuery(Name = "after_event_id")] long? afterEventId = null,
         [FromQuery(Name = "execution_id")] long? executionId = null)
@@ -69,27 +69,34 @@ internal static class EventsEndpoints
 
         var heartbeat = TimeSpan.FromSeconds(options.Value.HeartbeatSeconds);
         return TypedResults.ServerSentEvents(
-            ProduceAsync(threadKey, cursor ?? 0, executionId, log, notifier, heartbeat, () => limiter.Release(client), cancellationToken));
+            ProduceAsync(threadKey, cursor ?? 0, executionId, log, tails, notifier, heartbeat, () => limiter.Release(client), cancellationToken));
     }
 
     private static async IAsyncEnumerable<SseItem<JsonObject>> ProduceAsync(
-        string threadKey, long cursor, long? executionId, EventLog log, ChangeNotifier notifier, TimeSpan heartbeat,
+        string threadKey, long cursor, long? executionId, EventLog log, ThreadTailCache tails, ChangeNotifier notifier, TimeSpan heartbeat,
         Action release, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         try
         {
+            // The terminal snapshot can only become due at the start or right after a terminal event went by.
+            var checkIdle = true;
             while (!cancellationToken.IsCancellationRequested)
             {
                 // Take the wake-up BEFORE reading, so an event committed between the read and the wait still wakes us.
                 var changed = notifier.NextThreadChange(threadKey);
-                var batch = await log.ReadAsync(threadKey, cursor, executionId, BatchSize, cancellationToken);
+                var batch = await tails.ReadAsync(threadKey, cursor, executionId, BatchSize, cancellationToken);
                 foreach (var stored in batch)
                 {
                     cursor = stored.EventId;
                     yield return Item(stored);
-                    if (executionId is not null && IsTerminal(stored))
+                    if (IsTerminal(stored))
                     {
-                        yield break;
+                        if (executionId is not null)
+                        {
+                            yield break;
+                        }
+
+                        checkIdle = true;
                     }
                 }
 
@@ -98,7 +105,7 @@ internal static class EventsEndpoints
                     continue;
                 }
 
-                if (await log.TerminalSnapshotAsync(threadKey, executionId, cancellationToken) is { } snapshot)
+                if (checkIdle && await log.TerminalSnapshotAsync(threadKey, executionId, cancellationToken) is { } snapshot)
                 {
                     if (batch.Count == 0 || batch[^1].EventId != snapshot.EventId)
                     {
@@ -108,6 +115,7 @@ internal static class EventsEndpoints
                     yield break;
                 }
 
+                checkIdle = false;
                 var woke = await Task.WhenAny(changed, Task.Delay(heartbeat, cancellationToken)) == changed;
                 if (!woke && !cancellationToken.IsCancellationRequested)
                 {

@@ -46,8 +46,8 @@ internal sealed class ExecutionStore(NpgsqlDataSource db)
         }
 
         const string Insert = $"""
-            INSERT INTO agent_execution_requests (thread_key, idempotency_key, resume_of)
-            VALUES (@thread_key, @key, @resume_of) RETURNING {Columns}
+            INSERT INTO agent_execution_requests (thread_key, idempotency_key, resume_of, traceparent)
+            VALUES (@thread_key, @key, @resume_of, @traceparent) RETURNING {Columns}
             """;
         ExecutionResponse created;
         await using (var insert = new NpgsqlCommand(Insert, connection, transaction))
@@ -55,6 +55,7 @@ internal sealed class ExecutionStore(NpgsqlDataSource db)
             insert.Parameters.AddWithValue("thread_key", threadKey);
             insert.Parameters.AddWithValue("key", idempotencyKey);
             insert.Parameters.Add(new NpgsqlParameter<long?>("resume_of", NpgsqlDbType.Bigint) { TypedValue = resumeOf });
+            insert.Parameters.Add(new NpgsqlParameter<string?>("traceparent", NpgsqlDbType.Text) { TypedValue = System.Diagnostics.Activity.Current?.Id });
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             created = Read(reader);
@@ -205,6 +206,13 @@ internal sealed class ExecutionStore(NpgsqlDataSource db)
         await using var command = db.CreateCommand("SELECT cancel_requested_at IS NOT NULL FROM agent_execution_requests WHERE id = @id");
         command.Parameters.AddWithValue("id", executionId);
         return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
+    public async Task<string?> TraceParentAsync(long executionId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("SELECT traceparent FROM agent_execution_requests WHERE id = @id");
+        command.Parameters.AddWithValue("id", executionId);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
     public async Task SetTurnAsync(long executionId, string turnId, CancellationToken cancellationToken)

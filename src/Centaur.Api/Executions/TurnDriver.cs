@@ -24,7 +24,10 @@ internal sealed partial class TurnDriver(
 
     public async Task RunAsync(ExecutionResponse execution, bool reclaimed, string owner, CancellationToken leaseLost)
     {
-        using var activity = ActivitySource.StartActivity("execution", ActivityKind.Internal);
+        // Continue the trace of the request that queued the execution (it may have come through another replica).
+        var parent = await executions.TraceParentAsync(execution.ExecutionId, leaseLost) is { } traceparent
+            && ActivityContext.TryParse(traceparent, null, out var context) ? context : default;
+        using var activity = ActivitySource.StartActivity("execution", ActivityKind.Internal, parent);
         activity?.SetTag("centaur.thread_key", execution.ThreadKey);
         activity?.SetTag("centaur.execution_id", execution.ExecutionId);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(leaseLost);
@@ -182,6 +185,8 @@ internal sealed partial class TurnDriver(
         string? result = null;
         JsonObject? usage = null;
         var cancelSent = false;
+        var started = Stopwatch.GetTimestamp();
+        var firstOutput = true;
         var cancelDeadline = CancellationToken.None;
         while (true)
         {
@@ -237,6 +242,12 @@ internal sealed partial class TurnDriver(
             foreach (var (type, data) in projection.Events)
             {
                 await events.AppendAsync(thread, execution.ExecutionId, type, data, next, leaseLost);
+                if (firstOutput && type is EventTypes.AssistantDelta or EventTypes.AssistantMessage)
+                {
+                    firstOutput = false;
+                    ExecutionMetrics.TimeToFirstToken.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                }
+
                 if (type == EventTypes.AssistantMessage)
                 {
                     text.Append(data["text"]?.GetValue<string>());
@@ -257,6 +268,7 @@ internal sealed partial class TurnDriver(
                     return timeout.IsCancellationRequested && !cancel.IsCancellationRequested ? new TurnResult.TimedOut() : new TurnResult.Cancelled(result ?? Partial(text));
                 }
 
+                ExecutionMetrics.TurnDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 return new TurnResult.Done(projection.Result ?? result ?? Partial(text), projection.IsError, usage);
             }
         }

@@ -51,6 +51,8 @@ public sealed class ApiProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    public string ConnectionString => _environment["ConnectionStrings__centaur"];
+
     public Uri BaseAddress { get; }
 
     public string SandboxRoot { get; }
@@ -73,6 +75,7 @@ public sealed class ApiProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
+        _process?.Dispose();
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => Remember(e.Data);
         _process.ErrorDataReceived += (_, e) => Remember(e.Data);
@@ -146,6 +149,7 @@ public sealed class ApiProcess : IAsyncDisposable
         }
 
         _process?.Dispose();
+        _process = null;
         try
         {
             Directory.Delete(SandboxRoot, recursive: true);
