@@ -8,6 +8,7 @@ var openAiApiKey = builder.AddOptionalSecret("openai-api-key");
 var sandboxTokenKey = builder.AddGeneratedSecret("sandbox-token-key");
 var slackApiKey = builder.AddGeneratedSecret("slack-api-key");
 var proxyApiKey = builder.AddGeneratedSecret("ironproxy-api-key");
+var adminApiKey = builder.AddGeneratedSecret("admin-api-key");
 
 var db = builder.AddCentaurDatabase("postgres", "centaur");
 
@@ -17,6 +18,8 @@ var api = builder.AddProject<Projects.Centaur_Api>("api")
     .WithEnvironment("Centaur__SandboxTokenKey", sandboxTokenKey)
     .WithEnvironment("Auth__BootstrapClients__slack", slackApiKey)
     .WithEnvironment("Auth__BootstrapClients__ironproxy", proxyApiKey)
+    .WithEnvironment("Auth__BootstrapClients__admin", adminApiKey)
+    .WithUrlForEndpoint("http", _ => new() { Url = "/console", DisplayText = "Console" })
     .WithHttpHealthCheck("/health");
 
 var ironproxy = builder.AddProject<Projects.Centaur_IronProxy>("ironproxy")
@@ -40,6 +43,9 @@ builder.AddProject<Projects.Centaur_Slack>("slack")
     .WithEnvironment("Slack__SigningSecret", slackSigningSecret)
     .WithEnvironment("Slack__BotToken", slackBotToken)
     .WithEnvironment("Slack__AppToken", slackAppToken)
+    .WithEnvironment("Slack__ApiBaseUrl", builder.Configuration["Slack:ApiBaseUrl"] ?? "https://slack.com/api/")
     .WithHttpHealthCheck("/health");
+
+builder.AddKubernetesManifests();
 
 builder.Build().Run();
