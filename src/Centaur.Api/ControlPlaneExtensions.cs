@@ -3,6 +3,8 @@ using Centaur.Api.Deliveries;
 using Centaur.Api.Events;
 using Centaur.Api.Executions;
 using Centaur.Api.Sandboxes;
+using Centaur.Api.Sandboxes.Local;
+using Centaur.Api.Sandboxes.Kubernetes;
 using Centaur.Api.Sandboxes.Process;
 using Centaur.Api.Threads;
 
@@ -52,14 +54,19 @@ internal static class ControlPlaneExtensions
         var backend = builder.Configuration[$"{SandboxOptions.Section}:Backend"] ?? "local";
         switch (backend)
         {
+            case "local":
+                builder.AddLocalSandboxes();
+                break;
+            case "kubernetes":
+                builder.AddKubernetesSandboxes();
+                break;
             case "process":
                 builder.Services.AddOptions<ProcessSandboxOptions>().BindConfiguration($"{SandboxOptions.Section}:Process");
                 builder.Services.AddSingleton<ISandboxBackend, ProcessSandboxBackend>();
                 break;
             default:
-                // local and kubernetes arrive with their own issues; until then the process backend stands in
-                // only when explicitly asked for, so an unisolated sandbox is never a silent default.
-                var reason = $"Sandbox:Backend '{backend}' is not available in this build; use Sandbox:Backend=process for development";
+                // An unknown name must not silently fall back to an unisolated backend.
+                var reason = $"Sandbox:Backend '{backend}' is unknown; use local, kubernetes or (development only) process";
                 builder.Services.AddSingleton<ISandboxBackend>(new UnavailableSandboxBackend(backend, reason));
                 builder.Services.AddHealthChecks().AddCheck("sandbox-backend",
                     () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Degraded(reason));

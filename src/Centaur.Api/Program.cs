@@ -2,8 +2,10 @@ using Centaur.Api;
 using Centaur.Api.Admin;
 using Centaur.Api.Auth;
 using Centaur.Api.Data;
+using Centaur.Api.Egress;
 using Centaur.Api.Errors;
 using Centaur.Api.Overlay;
+using Centaur.Api.WebConsole;
 using Microsoft.AspNetCore.Diagnostics;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -13,6 +15,7 @@ builder.AddCentaurDatabase();
 builder.AddCentaurAuth();
 builder.AddControlPlane();
 builder.AddExtensibility();
+builder.AddWebConsole();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.AddStableCode);
 // Malformed bodies throw, so the exception handler answers them as ProblemDetails with a code.
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -26,11 +29,14 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseWebConsole();
 
 app.MapDefaultEndpoints();
 app.MapControlPlane();
 app.MapExtensibility();
 app.MapAdmin();
+app.MapEgress();
+app.MapWebConsole();
 
 app.Run();
 

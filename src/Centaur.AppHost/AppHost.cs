@@ -8,6 +8,7 @@ var openAiApiKey = builder.AddOptionalSecret("openai-api-key");
 var sandboxTokenKey = builder.AddGeneratedSecret("sandbox-token-key");
 var slackApiKey = builder.AddGeneratedSecret("slack-api-key");
 var proxyApiKey = builder.AddGeneratedSecret("ironproxy-api-key");
+var adminApiKey = builder.AddGeneratedSecret("admin-api-key");
 
 var db = builder.AddCentaurDatabase("postgres", "centaur");
 
@@ -17,6 +18,8 @@ var api = builder.AddProject<Projects.Centaur_Api>("api")
     .WithEnvironment("Centaur__SandboxTokenKey", sandboxTokenKey)
     .WithEnvironment("Auth__BootstrapClients__slack", slackApiKey)
     .WithEnvironment("Auth__BootstrapClients__ironproxy", proxyApiKey)
+    .WithEnvironment("Auth__BootstrapClients__admin", adminApiKey)
+    .WithUrlForEndpoint("http", _ => new() { Url = "/console", DisplayText = "Console" })
     .WithHttpHealthCheck("/health");
 // The org overlay (tools, workflows, personas, skills, prompts) and the slack tool's Web API, when configured.
 foreach (var (setting, variable) in new[] { ("Overlay:Path", "Overlay__Path"), ("Slack:ApiBaseUrl", "Slack__ApiBaseUrl") })
@@ -32,6 +35,8 @@ var ironproxy = builder.AddProject<Projects.Centaur_IronProxy>("ironproxy")
     .WithReference(db, "centaur").WaitFor(db)
     .WithReference(api).WaitFor(api)
     .WithEnvironment("Api__Key", proxyApiKey)
+    .WithEnvironment("Centaur__SandboxTokenKey", sandboxTokenKey)
+    .WithEnvironment("IronProxy__UnixSocketPath", builder.Configuration["IronProxy:UnixSocketPath"] ?? "")
     .WithEnvironment("Secrets__anthropic-api-key", anthropicApiKey)
     .WithEnvironment("Secrets__openai-api-key", openAiApiKey)
     .WithHttpHealthCheck("/health");
@@ -46,6 +51,9 @@ builder.AddProject<Projects.Centaur_Slack>("slack")
     .WithEnvironment("Slack__SigningSecret", slackSigningSecret)
     .WithEnvironment("Slack__BotToken", slackBotToken)
     .WithEnvironment("Slack__AppToken", slackAppToken)
+    .WithEnvironment("Slack__ApiBaseUrl", builder.Configuration["Slack:ApiBaseUrl"] ?? "https://slack.com/api/")
     .WithHttpHealthCheck("/health");
+
+builder.AddKubernetesManifests();
 
 builder.Build().Run();

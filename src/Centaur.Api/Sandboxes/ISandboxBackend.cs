@@ -11,8 +11,22 @@ public interface ISandboxBackend
     /// <summary>"local", "kubernetes", or a test fake's name; stored in sandbox_sessions.backend.</summary>
     string Name { get; }
 
-    /// <summary>Creates a sandbox and returns once its workspace is assembled (~/.ready exists).</summary>
+    /// <summary>
+    /// Creates a sandbox. With a thread key it returns once the thread's workspace is assembled (~/.ready exists);
+    /// without one (a warm pool member) it returns once the sandbox runs and waits for <see cref="AssignAsync"/>.
+    /// </summary>
     Task<SandboxInfo> StartAsync(SandboxSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Binds a started, unassigned sandbox (a warm pool claim) to the thread in <paramref name="spec"/>: the per-thread
+    /// setup (repo, persona, harness, the thread's persisted home) is applied without a restart; returns once ready.
+    /// </summary>
+    /// <remarks>
+    /// Optional: the control plane may instead send the <c>setup</c> line over the wire itself; a backend that needs
+    /// host-side work for a claim (the local one moves the thread's persisted home) does it when it sees that line.
+    /// </remarks>
+    Task<SandboxInfo> AssignAsync(string sandboxId, SandboxSpec spec, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"the {Name} backend assigns sandboxes through the setup line on the wire");
 
     /// <summary>
     /// Opens the NDJSON wire to the sandbox's main process (stdin/stdout). One wire per sandbox at a time; reading
@@ -37,7 +51,11 @@ public sealed record SandboxSpec(
     string Harness,
     string? Persona,
     string? Repo,
-    IReadOnlyDictionary<string, string> Environment);
+    IReadOnlyDictionary<string, string> Environment)
+{
+    /// <summary>The harness's model (e.g. claude-sonnet-4-5); null: the harness's default.</summary>
+    public string? Model { get; init; }
+}
 
 public enum SandboxState
 {
@@ -46,7 +64,11 @@ public enum SandboxState
     Exited,
 }
 
-public sealed record SandboxInfo(string SandboxId, SandboxState State, string? ThreadKey, DateTimeOffset CreatedAt);
+public sealed record SandboxInfo(string SandboxId, SandboxState State, string? ThreadKey, DateTimeOffset CreatedAt)
+{
+    /// <summary>The harness's stored session (Claude session id, Codex thread id, pi session id) once known.</summary>
+    public string? HarnessSessionId { get; init; }
+}
 
 /// <summary>The canonical NDJSON wire (Anthropic message format) to one sandbox.</summary>
 public interface ISandboxWire : IAsyncDisposable

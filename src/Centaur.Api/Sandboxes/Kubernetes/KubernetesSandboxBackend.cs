@@ -1,0 +1,302 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Options;
+
+namespace Centaur.Api.Sandboxes.Kubernetes;
+
+/// <summary>
+/// A pod per thread. State lives in the cluster (labels and annotations), so a restarted API or a second replica
+/// sees the same sandboxes. The NDJSON wire is the pod's main process reached through pods/attach.
+/// </summary>
+internal sealed class KubernetesSandboxBackend(
+    IKubernetes client, KubernetesWarmPool pool, IOptions<KubernetesSandboxOptions> options, TimeProvider time,
+    ILogger<KubernetesSandboxBackend> logger) : ISandboxBackend, IWarmSandboxClaims
+{
+    /// <summary>Activity is recorded on the pod at most this often (one small patch), for capacity eviction.</summary>
+    private static readonly TimeSpan TouchInterval = TimeSpan.FromSeconds(30);
+
+    private readonly KubernetesSandboxOptions _options = options.Value;
+    private readonly SandboxPodTemplate _template = new(options.Value);
+    private readonly ConcurrentDictionary<string, int> _openWires = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _touched = new(StringComparer.Ordinal);
+
+    public string Name => "kubernetes";
+
+    /// <summary>
+    /// Creates the thread's pod (making room at capacity, see <see cref="KubernetesSandboxOptions.MaxSandboxes"/>) and
+    /// returns when it is Ready: its main process runs and the wire can be attached. Idempotent per sandbox id.
+    /// </summary>
+    public async Task<SandboxInfo> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await StartPodAsync(spec, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException)
+        {
+            throw new SandboxStartException($"the Kubernetes API refused or failed to create sandbox {spec.SandboxId}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>A pool pod, claimed atomically (see <see cref="KubernetesWarmPool"/>); its id is its pod name.</summary>
+    public async Task<SandboxInfo?> TryClaimWarmAsync(string threadKey, CancellationToken cancellationToken) =>
+        _options.WarmPoolSize > 0 && await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed
+            ? SandboxPods.ToInfo(claimed)
+            : null;
+
+    private async Task<SandboxInfo> StartPodAsync(SandboxSpec spec, CancellationToken cancellationToken)
+    {
+        await EnsureCapacityAsync(cancellationToken);
+        var name = SandboxLabels.PodName(spec.SandboxId);
+        var pod = _template.Pod(name, spec.Environment, spec.ThreadKey, spec.SandboxId, time.GetUtcNow());
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            pod = await client.CoreV1.CreateNamespacedPodAsync(pod, _options.Namespace, cancellationToken: cancellationToken);
+            logger.PodCreated(name, SandboxPods.Label(pod, SandboxLabels.ThreadHash) ?? "none");
+        }
+        catch (HttpOperationException ex) when (SandboxPods.IsConflict(ex))
+        {
+            // A retry after a crash between create and answer: the same sandbox for the same thread is adopted.
+            pod = await SandboxPods.ReadAsync(client, _options.Namespace, name, cancellationToken)
+                ?? throw new SandboxStartException($"sandbox pod {name} exists and vanished while being read", ex);
+            if (SandboxPods.ToInfo(pod).ThreadKey != spec.ThreadKey)
+            {
+                throw new SandboxStartException($"sandbox pod {name} already exists for another thread", ex);
+            }
+        }
+
+        try
+        {
+            pod = await WaitReadyAsync(name, cancellationToken);
+        }
+        catch (Exception ex) when (ex is SandboxStartException or OperationCanceledException)
+        {
+            // Never leave a half-started pod behind: it would count against capacity and hold the thread's name.
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await SandboxPods.DeleteAsync(client, _options.Namespace, name, cleanup.Token);
+            }
+            catch (Exception cleanupFailure) when (cleanupFailure is HttpOperationException or HttpRequestException or OperationCanceledException)
+            {
+                // The reason the start failed matters more; the reconcile loop lists and reaps what is left.
+                logger.PodFailedToStart(name, "and could not be deleted: " + cleanupFailure.Message);
+            }
+
+            throw;
+        }
+
+        logger.PodReady(name, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return SandboxPods.ToInfo(pod);
+    }
+
+    public async Task<ISandboxWire> AttachAsync(string sandboxId, CancellationToken cancellationToken)
+    {
+        var name = SandboxLabels.PodName(sandboxId);
+        PodStreamConnection connection;
+        try
+        {
+            connection = await PodStreamConnection.AttachAsync(client, _options.Namespace, name, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpOperationException or System.Net.WebSockets.WebSocketException or HttpRequestException)
+        {
+            // No pod (404) or no running container to attach to: to the control plane the sandbox is gone.
+            throw await SandboxPods.ReadAsync(client, _options.Namespace, name, cancellationToken) is { } pod && !SandboxPods.IsGone(pod)
+                ? new IOException($"cannot attach to sandbox {sandboxId}: {ex.Message}", ex)
+                : new SandboxGoneException(sandboxId);
+        }
+
+        _openWires.AddOrUpdate(name, 1, (_, n) => n + 1);
+        Touch(name, force: true);
+        return new KubernetesSandboxWire(connection, name, logger, () => Touch(name, force: false), () =>
+        {
+            _openWires.AddOrUpdate(name, 0, (_, n) => Math.Max(0, n - 1));
+            Touch(name, force: true);
+            return ValueTask.CompletedTask;
+        });
+    }
+
+    public Task<SandboxInfo?> GetAsync(string sandboxId, CancellationToken cancellationToken) => ApiCallAsync(async () =>
+        await SandboxPods.ReadAsync(client, _options.Namespace, SandboxLabels.PodName(sandboxId), cancellationToken) is { } pod
+            ? SandboxPods.ToInfo(pod)
+            : null);
+
+    /// <summary>Assigned sandboxes only: warm pods belong to the pool until claimed.</summary>
+    public Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken) => ApiCallAsync(async () =>
+    {
+        var list = await client.CoreV1.ListNamespacedPodAsync(_options.Namespace, labelSelector: SandboxLabels.AssignedPods, cancellationToken: cancellationToken);
+        return (IReadOnlyList<SandboxInfo>)[.. list.Items.Select(SandboxPods.ToInfo)];
+    });
+
+    public Task StopAsync(string sandboxId, CancellationToken cancellationToken) => ApiCallAsync(async () =>
+    {
+        var name = SandboxLabels.PodName(sandboxId);
+        if (await SandboxPods.DeleteAsync(client, _options.Namespace, name, cancellationToken))
+        {
+            logger.PodDeleted(name);
+        }
+
+        _touched.TryRemove(name, out _);
+        return true;
+    });
+
+    /// <summary>Kubernetes API failures reach the control plane as IOException, which its loops already retry.</summary>
+    private static async Task<T> ApiCallAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException)
+        {
+            throw new IOException($"Kubernetes API: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Whether the sandbox assembled its workspace (~/.ready exists), asked inside the pod over pods/exec. Useful after
+    /// an API restart to tell a set-up sandbox from one that still needs its sandbox.setup line.
+    /// </summary>
+    public async Task<bool> IsWorkspaceReadyAsync(string sandboxId, CancellationToken cancellationToken)
+    {
+        PodStreamConnection exec;
+        try
+        {
+            exec = await PodStreamConnection.ExecAsync(client, _options.Namespace, SandboxLabels.PodName(sandboxId),
+                ["sh", "-c", "test -f \"$HOME/.ready\""], cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpOperationException or System.Net.WebSockets.WebSocketException or HttpRequestException)
+        {
+            throw new IOException($"cannot exec in sandbox {sandboxId}: {ex.Message}", ex);
+        }
+
+        await using (exec)
+        {
+            var status = await exec.Status.WaitAsync(cancellationToken);
+            return PodStreamConnection.ExitCode(status) == 0;
+        }
+    }
+
+    private async Task<V1Pod> WaitReadyAsync(string name, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.ReadyTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        V1Pod? last = null;
+        try
+        {
+            while (true)
+            {
+                last = await SandboxPods.ReadAsync(client, _options.Namespace, name, linked.Token)
+                    ?? throw new SandboxStartException($"sandbox pod {name} was deleted while starting");
+                if (Check(last) is { } ready)
+                {
+                    return ready;
+                }
+
+                // Watch from the version just read, so no change between the read and the watch is missed.
+                var events = client.CoreV1.WatchListNamespacedPodAsync(_options.Namespace,
+                    fieldSelector: $"metadata.name={name}", resourceVersion: last.Metadata.ResourceVersion,
+                    timeoutSeconds: (int)Math.Ceiling(_options.ReadyTimeout.TotalSeconds), cancellationToken: linked.Token);
+                await foreach (var (type, pod) in events)
+                {
+                    last = pod;
+                    if (type == WatchEventType.Deleted)
+                    {
+                        throw new SandboxStartException($"sandbox pod {name} was deleted while starting");
+                    }
+
+                    if (Check(pod) is { } watched)
+                    {
+                        return watched;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            var reason = last is null ? "no status yet" : SandboxPods.Describe(last);
+            logger.PodFailedToStart(name, reason);
+            throw new SandboxStartException($"sandbox pod {name} was not ready after {_options.ReadyTimeout.TotalSeconds:0} s: {reason}");
+        }
+
+        V1Pod? Check(V1Pod pod)
+        {
+            if (SandboxPods.IsGone(pod))
+            {
+                var reason = SandboxPods.Describe(pod);
+                logger.PodFailedToStart(name, reason);
+                throw new SandboxStartException($"sandbox pod {name} ended before it was ready: {reason}");
+            }
+
+            return SandboxPods.IsReady(pod) ? pod : null;
+        }
+    }
+
+    /// <summary>
+    /// At the limit, the oldest idle pod goes: warm pods first (idle by definition), then assigned pods with no wire
+    /// open in this process and no activity for <see cref="KubernetesSandboxOptions.IdleGrace"/>.
+    /// </summary>
+    private async Task EnsureCapacityAsync(CancellationToken cancellationToken)
+    {
+        if (_options.MaxSandboxes <= 0)
+        {
+            return;
+        }
+
+        var pods = (await SandboxPods.ListAsync(client, _options.Namespace, SandboxLabels.AllSandboxes, cancellationToken)).ToList();
+        var now = time.GetUtcNow();
+        while (pods.Count >= _options.MaxSandboxes)
+        {
+            var victim = pods
+                .Where(p => SandboxPods.Label(p, SandboxLabels.Pool) == SandboxLabels.Warm)
+                .OrderBy(p => p.Metadata.CreationTimestamp)
+                .Select(p => (Pod: p, Kind: "warm"))
+                .Concat(pods
+                    .Where(p => SandboxPods.Label(p, SandboxLabels.Pool) == SandboxLabels.Assigned
+                        && _openWires.GetValueOrDefault(p.Metadata.Name) == 0
+                        && now - (SandboxPods.Annotation(p, SandboxLabels.LastActiveAnnotation) ?? DateTimeOffset.MinValue) >= _options.IdleGrace)
+                    .OrderBy(p => SandboxPods.Annotation(p, SandboxLabels.LastActiveAnnotation) ?? DateTimeOffset.MinValue)
+                    .Select(p => (Pod: p, Kind: "idle")))
+                .FirstOrDefault();
+            if (victim.Pod is null)
+            {
+                throw new SandboxStartException(
+                    $"sandbox capacity reached: {pods.Count} of {_options.MaxSandboxes} pods in use and none idle for {_options.IdleGrace.TotalMinutes:0} min");
+            }
+
+            await SandboxPods.DeleteAsync(client, _options.Namespace, victim.Pod.Metadata.Name, cancellationToken);
+            logger.Evicted(pods.Count, _options.MaxSandboxes, victim.Pod.Metadata.Name, victim.Kind);
+            pods.Remove(victim.Pod);
+        }
+    }
+
+    /// <summary>Records activity on the pod (an annotation) in the background; capacity eviction reads it.</summary>
+    private void Touch(string name, bool force)
+    {
+        var now = time.GetUtcNow();
+        if (!force && _touched.TryGetValue(name, out var last) && now - last < TouchInterval)
+        {
+            return;
+        }
+
+        _touched[name] = now;
+        var patch = new JsonObject { ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [SandboxLabels.LastActiveAnnotation] = now.ToString("O") } } };
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await client.CoreV1.PatchNamespacedPodAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), name, _options.Namespace, cancellationToken: timeout.Token);
+            }
+            catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or OperationCanceledException)
+            {
+                logger.TouchFailed(ex, name);
+            }
+        });
+    }
+}
