@@ -7,7 +7,6 @@ using Centaur.Api.Sandboxes.Local;
 using Centaur.Api.Sandboxes.Kubernetes;
 using Centaur.Api.Sandboxes.Process;
 using Centaur.Api.Threads;
-using Centaur.Api.Tools;
 
 namespace Centaur.Api;
 
@@ -46,8 +45,6 @@ internal static class ControlPlaneExtensions
         services.AddSingleton<ReconcileService>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconcileService>());
         builder.AddSandboxBackend();
-
-        services.AddSingleton<ITool, CentaurTool>();
         return builder;
     }
 
@@ -83,7 +80,6 @@ internal static class ControlPlaneExtensions
         app.MapExecutions();
         app.MapEvents();
         app.MapDeliveries();
-        app.MapTools();
         return app;
     }
 }

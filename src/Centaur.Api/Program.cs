@@ -2,7 +2,9 @@ using Centaur.Api;
 using Centaur.Api.Admin;
 using Centaur.Api.Auth;
 using Centaur.Api.Data;
+using Centaur.Api.Egress;
 using Centaur.Api.Errors;
+using Centaur.Api.Overlay;
 using Centaur.Api.WebConsole;
 using Microsoft.AspNetCore.Diagnostics;
 
@@ -12,6 +14,7 @@ builder.AddServiceDefaults();
 builder.AddCentaurDatabase();
 builder.AddCentaurAuth();
 builder.AddControlPlane();
+builder.AddExtensibility();
 builder.AddWebConsole();
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.AddStableCode);
 // Malformed bodies throw, so the exception handler answers them as ProblemDetails with a code.
@@ -30,7 +33,9 @@ app.UseWebConsole();
 
 app.MapDefaultEndpoints();
 app.MapControlPlane();
+app.MapExtensibility();
 app.MapAdmin();
+app.MapEgress();
 app.MapWebConsole();
 
 app.Run();

@@ -27,6 +27,8 @@ var ironproxy = builder.AddProject<Projects.Centaur_IronProxy>("ironproxy")
     .WithReference(db, "centaur").WaitFor(db)
     .WithReference(api).WaitFor(api)
     .WithEnvironment("Api__Key", proxyApiKey)
+    .WithEnvironment("Centaur__SandboxTokenKey", sandboxTokenKey)
+    .WithEnvironment("IronProxy__UnixSocketPath", builder.Configuration["IronProxy:UnixSocketPath"] ?? "")
     .WithEnvironment("Secrets__anthropic-api-key", anthropicApiKey)
     .WithEnvironment("Secrets__openai-api-key", openAiApiKey)
     .WithHttpHealthCheck("/health");
@@ -41,6 +43,7 @@ builder.AddProject<Projects.Centaur_Slack>("slack")
     .WithEnvironment("Slack__SigningSecret", slackSigningSecret)
     .WithEnvironment("Slack__BotToken", slackBotToken)
     .WithEnvironment("Slack__AppToken", slackAppToken)
+    .WithEnvironment("Slack__ApiBaseUrl", builder.Configuration["Slack:ApiBaseUrl"] ?? "https://slack.com/api/")
     .WithHttpHealthCheck("/health");
 
 builder.AddKubernetesManifests();

@@ -1,5 +1,21 @@
+using Centaur.IronProxy;
+using Centaur.IronProxy.Certificates;
+using Centaur.IronProxy.Forwarding;
+
 var builder = WebApplication.CreateBuilder(args);
+
 builder.AddServiceDefaults();
+builder.AddNpgsqlDataSource("centaur");
+builder.AddIronProxy();
+
 var app = builder.Build();
+
+// Egress first: whatever a sandbox sends out (tunnels, http://, reverse routes) never reaches the endpoints below.
+app.UseMiddleware<EgressMiddleware>();
+app.UseRouting();
 app.MapDefaultEndpoints();
+app.MapCertificateAuthority();
+app.MapFallback((HttpContext context) => EgressResponses.WriteDenialAsync(context, EgressDenial.NoRoute(context.Request.Path)));
+app.OpenUnixSocket();
+
 app.Run();

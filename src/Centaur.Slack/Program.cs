@@ -1,5 +1,26 @@
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
-var app = builder.Build();
-app.MapDefaultEndpoints();
-app.Run();
+using Centaur.Slack.Inbound;
+
+namespace Centaur.Slack;
+
+// A named Program (not top-level statements): the test project sees this assembly's internals, and a second global
+// Program type next to Centaur.Api's would make WebApplicationFactory<Program> ambiguous there.
+internal static class Program
+{
+    public static void Main(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+
+        builder.AddServiceDefaults();
+        builder.AddSlackAdapter();
+        builder.Services.AddProblemDetails();
+
+        var app = builder.Build();
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapDefaultEndpoints();
+        app.MapSlack();
+
+        app.Run();
+    }
+}

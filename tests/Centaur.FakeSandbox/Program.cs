@@ -4,6 +4,7 @@
 //   deltas=N         stream the answer in N assistant deltas (default 3)
 //   delay_ms=M       wait M ms between deltas (default 0)
 //   tool=T.M         call the tool gateway (T/M) before answering: a recorded side effect
+//   args=JSON        the tool call's arguments (JSON without spaces; default {}); the reply's body is in the tool_result
 //   die=always       exit mid-turn (after the first delta)
 //   die=once:PATH    exit mid-turn unless PATH exists (and create it), so the replay succeeds
 //   hang=true        never answer (until turn.cancel)
@@ -89,10 +90,11 @@ async Task RunTurnAsync(string turnId, string text, string? token, CancellationT
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, $"{apiUrl}/tools/{parts[0]}/{parts[1]}")
         {
-            Content = new StringContent("{}", Encoding.UTF8, "application/json"),
+            Content = new StringContent(directives.TryGetValue("args", out var toolArgs) ? toolArgs : "{}", Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await http.SendAsync(request, cancellationToken);
+        var reply = await response.Content.ReadAsStringAsync(cancellationToken);
         await WriteAsync(new JsonObject
         {
             ["type"] = "user",
@@ -101,7 +103,7 @@ async Task RunTurnAsync(string turnId, string text, string? token, CancellationT
                 ["role"] = "user",
                 ["content"] = new JsonArray(new JsonObject
                 {
-                    ["type"] = "tool_result", ["tool_use_id"] = "toolu_fake", ["content"] = $"HTTP {(int)response.StatusCode}",
+                    ["type"] = "tool_result", ["tool_use_id"] = "toolu_fake", ["content"] = $"HTTP {(int)response.StatusCode} {reply}",
                     ["is_error"] = !response.IsSuccessStatusCode,
                 }),
             },

@@ -2,6 +2,7 @@ using System.Text;
 using Centaur.Api.Auth;
 using Centaur.Api.Errors;
 using Centaur.Api.Executions;
+using Centaur.Api.Personas;
 using Centaur.Api.Sandboxes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -21,7 +22,8 @@ internal static class ThreadsEndpoints
     }
 
     private static async Task<Results<Ok<SessionResponse>, ProblemHttpResult>> SpawnAsync(
-        SpawnRequest request, ThreadStore threads, SandboxManager sandboxes, IOptions<SandboxOptions> options, CancellationToken cancellationToken)
+        SpawnRequest request, ThreadStore threads, SandboxManager sandboxes, IOptions<SandboxOptions> options, PersonaSwitch personas,
+        CancellationToken cancellationToken)
     {
         if (ThreadKey.Validate(request.ThreadKey) is { } keyError)
         {
@@ -43,13 +45,18 @@ internal static class ThreadsEndpoints
             return Problems.BadRequest("invalid_repo", "repo must be at most 2048 characters", "repo");
         }
 
-        var session = await threads.SpawnAsync(request.ThreadKey!, request.Harness, request.Persona, request.Repo,
+        if (personas.CheckSpawn(request, out var pinnedHarness) is { } unknownPersona)
+        {
+            return unknownPersona;
+        }
+
+        var session = await threads.SpawnAsync(request.ThreadKey!, pinnedHarness, request.Persona, request.Repo,
             options.Value.DefaultHarness, sandboxes.BackendName, cancellationToken);
         return TypedResults.Ok(session);
     }
 
     private static async Task<Results<Ok<MessageResponse>, ProblemHttpResult>> MessageAsync(
-        MessageRequest request, ThreadStore threads, IOptions<CentaurOptions> options, CancellationToken cancellationToken)
+        MessageRequest request, ThreadStore threads, IOptions<CentaurOptions> options, PersonaSwitch personas, CancellationToken cancellationToken)
     {
         if (ThreadKey.Validate(request.ThreadKey) is { } keyError)
         {
@@ -86,7 +93,8 @@ internal static class ThreadsEndpoints
             return Problems.NotFound("unknown_thread", $"thread {request.ThreadKey} does not exist; POST /agent/spawn first");
         }
 
-        return TypedResults.Ok(await threads.AppendMessageAsync(request, cancellationToken));
+        var (message, unknownPersona) = await personas.ApplyAsync(request, cancellationToken);
+        return unknownPersona ?? (Results<Ok<MessageResponse>, ProblemHttpResult>)TypedResults.Ok(await threads.AppendMessageAsync(message, cancellationToken));
     }
 
     private static async Task<Ok<IReadOnlyList<ThreadSummary>>> ListAsync(

@@ -3,69 +3,155 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Centaur.Api.Auth;
 using Centaur.Api.Errors;
+using Centaur.Api.Overlay;
+using Centaur.Api.Personas;
+using Centaur.Sdk;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
 namespace Centaur.Api.Tools;
 
-internal sealed record ToolListing(string Name, string Description, IReadOnlyList<ToolMethodListing> Methods);
+internal sealed record ToolListing(string Name, string Description, string Source, IReadOnlyList<ToolMethodListing> Methods);
 
 internal sealed record ToolMethodListing(string Name, string Description, JsonObject ArgumentsSchema);
 
 /// <summary>
-/// The tool gateway. A sandbox calls POST /tools/{tool}/{method} with its sbx1 token; the call is written to the
-/// side-effect ledger BEFORE it runs (so a turn whose sandbox dies afterwards is not blindly replayed) and audited
-/// after it ran.
+/// The tool gateway. A sandbox calls POST /tools/{tool}/{method} with its sbx1 token. The call is checked (name,
+/// the thread persona's allowed tools, the arguments against the method's schema) before anything happens, then
+/// written to the side-effect ledger BEFORE it runs (so a turn whose sandbox dies afterwards is not blindly
+/// replayed), and audited after it ran, whatever the outcome.
 /// </summary>
-internal static partial class ToolsEndpoints
+internal static class ToolsEndpoints
 {
     public static RouteGroupBuilder MapTools(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/tools").WithTags("Tools");
-        group.MapGet("/", List).RequireAuthorization(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(
-            ApiKeyAuthenticationHandler.SchemeName, SandboxTokenAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
+        var anyCaller = new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName, SandboxTokenAuthenticationHandler.SchemeName)
+            .RequireAuthenticatedUser().Build();
+        group.MapGet("/", ListAsync).RequireAuthorization(anyCaller);
+        group.MapGet("/agents-md", AgentsMarkdownAsync).RequireAuthorization(AuthExtensions.SandboxPolicy);
         group.MapPost("/{tool}/{method}", CallAsync).RequireAuthorization(AuthExtensions.SandboxPolicy);
         return group;
     }
 
-    private static Ok<IReadOnlyList<ToolListing>> List(IEnumerable<ITool> tools) =>
-        TypedResults.Ok<IReadOnlyList<ToolListing>>([.. tools.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t =>
-            new ToolListing(t.Name, t.Description, [.. t.Methods.Select(m => new ToolMethodListing(m.Name, m.Description, m.ArgumentsSchema))]))]);
+    /// <summary>Every tool with its methods' schemas; a sandbox sees only what its thread's persona may call.</summary>
+    private static async Task<Ok<IReadOnlyList<ToolListing>>> ListAsync(
+        HttpContext context, ExtensionCatalog catalog, NpgsqlDataSource db, CancellationToken cancellationToken)
+    {
+        var snapshot = catalog.Current;
+        var persona = context.User.FindFirst(SandboxTokenAuthenticationHandler.ThreadClaim) is { } thread
+            ? snapshot.FindPersona((await CallerInfo.LoadAsync(db, thread.Value, cancellationToken)).Persona)
+            : null;
+        return TypedResults.Ok(Listing(snapshot, persona));
+    }
+
+    internal static IReadOnlyList<ToolListing> Listing(ExtensionSnapshot snapshot, Persona? persona) =>
+        [.. snapshot.Tools.Values.OrderBy(t => t.Item.Name, StringComparer.Ordinal)
+            .Select(t => new ToolListing(t.Item.Name, t.Item.Description, t.Source,
+                [.. t.Item.Methods.Where(m => persona?.Allows(t.Item.Name, m.Name) ?? true)
+                    .Select(m => new ToolMethodListing(m.Name, m.Description, m.ArgumentsSchema))]))
+            .Where(t => t.Methods.Count > 0)];
+
+    /// <summary>
+    /// What the sandbox appends to workspace/AGENTS.md for its thread: the org overlay's prompt, the persona's prompt
+    /// and a generated "Tools" section. <c>?format=json</c> gives the same as prompt layers plus the persona's defaults.
+    /// </summary>
+    private static async Task<IResult> AgentsMarkdownAsync(
+        HttpContext context, ExtensionCatalog catalog, NpgsqlDataSource db, CancellationToken cancellationToken, string? format = null)
+    {
+        var snapshot = catalog.Current;
+        var threadKey = context.User.FindFirst(SandboxTokenAuthenticationHandler.ThreadClaim)!.Value;
+        var persona = snapshot.FindPersona((await CallerInfo.LoadAsync(db, threadKey, cancellationToken)).Persona);
+        var layers = PromptLayers.For(snapshot, persona);
+        if (format == "json")
+        {
+            return TypedResults.Ok(new JsonObject
+            {
+                ["persona"] = persona?.Name,
+                ["harness"] = persona?.Harness,
+                ["model"] = persona?.Model,
+                ["prompt_layers"] = new JsonArray([.. layers.Select(l => (JsonNode)new JsonObject { ["name"] = l.Name, ["text"] = l.Text })]),
+                ["skills"] = new JsonArray([.. snapshot.Skills.Values.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["source"] = s.Source })]),
+            });
+        }
+
+        return TypedResults.Text(string.Join("\n\n", layers.Select(l => l.Text.TrimEnd())) + "\n", "text/markdown; charset=utf-8");
+    }
 
     private static async Task<Results<Ok<JsonObject>, ProblemHttpResult>> CallAsync(
-        string tool, string method, HttpContext context, IEnumerable<ITool> tools, NpgsqlDataSource db,
-        IServiceProvider services, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string tool, string method, HttpContext context, ExtensionCatalog catalog, NpgsqlDataSource db, ToolEgress egress,
+        ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (!IsToolName(tool) || !IsToolName(method))
         {
             return Problems.BadRequest("invalid_tool_name", "tool and method names are 1-64 characters of a-z, 0-9, '_' and '-'", IsToolName(tool) ? "method" : "tool");
         }
 
-        var target = tools.FirstOrDefault(t => t.Name == tool)?.Methods.FirstOrDefault(m => m.Name == method);
+        var threadKey = context.User.FindFirst(SandboxTokenAuthenticationHandler.ThreadClaim)!.Value;
+        var sandboxId = context.User.FindFirst(SandboxTokenAuthenticationHandler.SandboxClaim)!.Value;
+        var started = Stopwatch.GetTimestamp();
+        var audit = new ToolAudit(db, threadKey, sandboxId, tool, method);
+
+        var snapshot = catalog.Current;
+        var target = snapshot.FindMethod(tool, method);
         if (target is null)
         {
-            return Problems.NotFound("unknown_tool", $"no tool method {tool}.{method}; GET /tools lists them");
+            await audit.WriteAsync("unknown", null, started);
+            return Problems.NotFound("unknown_tool", snapshot.Tools.ContainsKey(tool)
+                ? $"tool {tool} has no method {method}; it has {string.Join(", ", snapshot.Tools[tool].Item.Methods.Select(m => m.Name))}"
+                : $"no tool {tool}; GET /tools lists them");
+        }
+
+        var caller = await CallerInfo.LoadAsync(db, threadKey, cancellationToken);
+        var persona = snapshot.FindPersona(caller.Persona);
+        if (persona is not null && !persona.Allows(tool, method))
+        {
+            await audit.WriteAsync("not_allowed", null, started);
+            return Problems.Create(StatusCodes.Status403Forbidden, "tool_not_allowed",
+                $"the persona '{persona.Name}' of this thread may not call {tool}.{method}; it may call {string.Join(", ", persona.AllowedTools!)}");
         }
 
         JsonObject args;
         try
         {
-            args = context.Request.ContentLength == 0 ? [] : await JsonSerializer.DeserializeAsync<JsonObject>(context.Request.Body, cancellationToken: cancellationToken) ?? [];
+            var body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancellationToken);
+            args = body switch
+            {
+                null => [],
+                JsonObject o => o,
+                _ => throw new JsonException($"got {body.GetValueKind()}"),
+            };
         }
         catch (JsonException ex)
         {
+            await audit.WriteAsync("bad_arguments", null, started);
             return Problems.BadRequest("invalid_json", $"the arguments must be a JSON object: {ex.Message}", "arguments");
         }
 
-        var threadKey = context.User.FindFirst(SandboxTokenAuthenticationHandler.ThreadClaim)!.Value;
-        var sandboxId = context.User.FindFirst(SandboxTokenAuthenticationHandler.SandboxClaim)!.Value;
-        var (executionId, turnId) = await RecordEffectAsync(db, threadKey, $"{tool}.{method}", cancellationToken);
+        if (ToolSchema.Check(target.ArgumentsSchema, args) is { } invalid)
+        {
+            await audit.WriteAsync("bad_arguments", null, started);
+            return Problems.BadRequest("invalid_arguments", invalid.Message, invalid.Field);
+        }
 
-        var started = Stopwatch.GetTimestamp();
+        var (executionId, turnId) = await RecordEffectAsync(db, threadKey, $"{tool}.{method}", cancellationToken);
+        await egress.EnsureReadyAsync(cancellationToken);
+        var upstream = new Lazy<HttpClient>(() => egress.Create(threadKey, sandboxId));
         var outcome = "ok";
         try
         {
-            var result = await target.InvokeAsync(new ToolContext(threadKey, sandboxId, executionId, turnId, services), args, cancellationToken);
+            var toolContext = new ToolContext(upstream)
+            {
+                ThreadKey = threadKey,
+                SandboxId = sandboxId,
+                ExecutionId = executionId,
+                TurnId = turnId,
+                Author = caller.Author,
+                Persona = persona?.Name,
+                Services = context.RequestServices,
+            };
+            var result = await target.InvokeAsync(toolContext, args, cancellationToken);
             return TypedResults.Ok(new JsonObject { ["result"] = result });
         }
         catch (ToolArgumentException ex)
@@ -73,15 +159,25 @@ internal static partial class ToolsEndpoints
             outcome = "bad_arguments";
             return Problems.BadRequest("invalid_arguments", ex.Message, ex.Field);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (ToolException ex)
+        {
+            outcome = ex.Code;
+            return Problems.Create(ex.Status, ex.Code, ex.Message);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             outcome = "error";
-            LogToolFailed(loggers.CreateLogger("Centaur.Api.Tools"), ex, tool, method, threadKey);
+            ToolsLog.ToolFailed(loggers.CreateLogger("Centaur.Api.Tools"), ex, tool, method, threadKey);
             return Problems.Create(StatusCodes.Status502BadGateway, "tool_failed", $"{tool}.{method} failed; the error is in the API's log");
         }
         finally
         {
-            await AuditAsync(db, threadKey, sandboxId, executionId, turnId, tool, method, outcome, Stopwatch.GetElapsedTime(started));
+            if (upstream.IsValueCreated)
+            {
+                upstream.Value.Dispose();
+            }
+
+            await audit.WriteAsync(outcome, (executionId, turnId), started);
         }
     }
 
@@ -101,28 +197,6 @@ internal static partial class ToolsEndpoints
         return (reader.IsDBNull(0) ? null : reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1));
     }
 
-    private static async Task AuditAsync(NpgsqlDataSource db, string threadKey, string sandboxId, long? executionId, string? turnId,
-        string tool, string method, string outcome, TimeSpan duration)
-    {
-        const string Sql = """
-            INSERT INTO tool_calls (thread_key, sandbox_id, execution_id, turn_id, tool, method, outcome, duration_ms)
-            VALUES (@thread_key, @sandbox_id, @execution_id, @turn_id, @tool, @method, @outcome, @duration_ms)
-            """;
-        await using var command = db.CreateCommand(Sql);
-        command.Parameters.AddWithValue("thread_key", threadKey);
-        command.Parameters.AddWithValue("sandbox_id", sandboxId);
-        command.Parameters.Add(new NpgsqlParameter<long?>("execution_id", NpgsqlTypes.NpgsqlDbType.Bigint) { TypedValue = executionId });
-        command.Parameters.Add(new NpgsqlParameter<string?>("turn_id", NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = turnId });
-        command.Parameters.AddWithValue("tool", tool);
-        command.Parameters.AddWithValue("method", method);
-        command.Parameters.AddWithValue("outcome", outcome);
-        command.Parameters.AddWithValue("duration_ms", duration.TotalMilliseconds);
-        await command.ExecuteNonQueryAsync(CancellationToken.None);
-    }
-
     internal static bool IsToolName(string value) =>
         value.Length is > 0 and <= 64 && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_');
-
-    [LoggerMessage(1801, LogLevel.Error, "Tool {Tool}.{Method} failed for thread {ThreadKey}")]
-    private static partial void LogToolFailed(ILogger logger, Exception exception, string tool, string method, string threadKey);
 }

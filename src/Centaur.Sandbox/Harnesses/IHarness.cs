@@ -29,7 +29,7 @@ internal sealed record HarnessTurn(JsonNode? TurnId, string Text, IReadOnlyList<
 /// <summary>A file that came with the message, already written into the sandbox (CLIs that need paths get this path).</summary>
 internal sealed record TurnAttachment(string Name, string MediaType, string Path, byte[] Data)
 {
-    public bool IsImage => MediaType.StartsWith("image/", StringComparison.OrdinalIgnoreCase);
+    public bool IsImage => Data.Length > 0 && MediaType.StartsWith("image/", StringComparison.OrdinalIgnoreCase);
 }
 
 internal sealed record TurnOutcome(bool Success, string Result);

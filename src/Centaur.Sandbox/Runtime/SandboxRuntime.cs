@@ -293,21 +293,50 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
     }
 
     /// <summary>
-    /// Attachments arrive base64-encoded; each is written under ~/attachments/&lt;turn&gt;/ so CLIs that need a path
-    /// get one (Claude and pi also get images inline).
+    /// Attachments: {name, media_type, data (base64)} or {name, text}; each is written under
+    /// ~/attachments/&lt;turn&gt;/ so CLIs that need a path get one (Claude and pi also get images inline). One that
+    /// only has a url (not fetched here) is named in the text with its url, never dropped.
     /// </summary>
     private List<TurnAttachment> WriteAttachments(JsonObject line)
     {
         var result = new List<TurnAttachment>();
         var folder = Path.Combine(environment.Home, "attachments", SandboxSetup.HashThreadKey(line["turn_id"]?.ToJsonString() ?? "turn")[..12]);
+        var index = 0;
         foreach (var item in (line.GetArray("attachments") ?? []).OfType<JsonObject>())
         {
-            var name = Path.GetFileName(item.GetString("name") ?? "attachment");
-            var data = item.GetString("data") is { } b64 ? Convert.FromBase64String(b64) : [];
+            index++;
+            var name = Path.GetFileName(item.GetString("name") ?? item.GetString("filename") ?? "");
+            name = name.Length == 0 || name is "." or ".." ? $"attachment-{index}" : name;
+            var mediaType = item.GetString("media_type") ?? item.GetString("mime_type") ?? item.GetString("mimetype") ?? "application/octet-stream";
+            byte[]? data = null;
+            if (item.GetString("data") is { } b64)
+            {
+                try
+                {
+                    data = Convert.FromBase64String(b64);
+                }
+                catch (FormatException)
+                {
+                    data = null;
+                }
+            }
+            else if (item.GetString("text") is { } text)
+            {
+                data = System.Text.Encoding.UTF8.GetBytes(text);
+                mediaType = item.GetString("media_type") ?? "text/plain";
+            }
+
+            if (data is null)
+            {
+                var url = item.GetString("url") ?? item.GetString("url_private");
+                result.Add(new TurnAttachment(name, mediaType, url is null ? "(no content was sent)" : $"{url} (not downloaded)", []));
+                continue;
+            }
+
             Directory.CreateDirectory(folder);
-            var path = Path.Combine(folder, name.Length == 0 ? "attachment" : name);
+            var path = Path.Combine(folder, name);
             File.WriteAllBytes(path, data);
-            result.Add(new TurnAttachment(name, item.GetString("media_type") ?? "application/octet-stream", path, data));
+            result.Add(new TurnAttachment(name, mediaType, path, data));
         }
 
         return result;

@@ -24,7 +24,7 @@ public class CentaurAppFixture : IAsyncLifetime
 
     protected virtual bool EphemeralDatabase => true;
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         App = await StartAppAsync(cts.Token);
@@ -103,7 +103,7 @@ public class CentaurAppFixture : IAsyncLifetime
         NpgsqlDataSource.Create(await App.GetConnectionStringAsync("postgres")
             ?? throw new InvalidOperationException("postgres has no connection string"));
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         foreach (var api in _apis)
         {

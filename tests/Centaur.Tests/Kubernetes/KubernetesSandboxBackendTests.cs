@@ -109,6 +109,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
                 }
             }, Ct);
             await reading.WaitAsync(Patience, Ct);
+            await Assert.ThrowsAsync<IOException>(() => wire.SendAsync(turn.DeepClone().AsObject(), Ct));
         }
 
         Assert.Equal(["sandbox.ready"], seen); // the wire ended without turn.done

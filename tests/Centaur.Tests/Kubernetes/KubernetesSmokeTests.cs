@@ -27,9 +27,51 @@ public sealed class KubernetesSmokeTests(ITestOutputHelper output)
             Assert.Skip("no cluster: run scripts/k8s-smoke.sh with KUBECONFIG set");
         }
 
-        var ct = TestContext.Current.CancellationToken;
-        var ns = Environment.GetEnvironmentVariable("CENTAUR_SMOKE_NAMESPACE") ?? "centaur-smoke";
         using var client = PodStreamConnection.OfferV5(new k8s.Kubernetes(KubernetesClientConfiguration.BuildDefaultConfig()));
+        var (spawn, firstLine) = await SpawnTurnDeleteAsync(client,
+            Environment.GetEnvironmentVariable("CENTAUR_SMOKE_NAMESPACE") ?? "centaur-smoke",
+            Environment.GetEnvironmentVariable("CENTAUR_SMOKE_IMAGE") ?? "busybox:1.36",
+            TestContext.Current.CancellationToken);
+        output.WriteLine($"k8s-smoke: spawn→ready {spawn.TotalMilliseconds:0} ms, turn.start→first line {firstLine.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public async Task TheSmokeRunPassesAgainstTheFakeApiServerThroughAKubeconfig()
+    {
+        await using var fake = await FakeKubeApiServer.StartAsync();
+        var kubeconfig = Path.Combine(Path.GetTempPath(), $"centaur-fake-kubeconfig-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: {fake.Url}
+            users:
+            - name: fake
+              user:
+                token: fake-token
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: fake
+            current-context: fake
+            """, TestContext.Current.CancellationToken);
+        try
+        {
+            using var client = PodStreamConnection.OfferV5(new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig)));
+            await SpawnTurnDeleteAsync(client, "centaur-smoke", "busybox:1.36", TestContext.Current.CancellationToken);
+            Assert.Empty(fake.Pods("centaur-smoke"));
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
+
+    private static async Task<(TimeSpan Spawn, TimeSpan FirstLine)> SpawnTurnDeleteAsync(IKubernetes client, string ns, string image, CancellationToken ct)
+    {
         await EnsureAsync(() => client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } }, cancellationToken: ct));
         await EnsureAsync(() => client.CoreV1.CreateNamespacedConfigMapAsync(new V1ConfigMap
         {
@@ -39,7 +81,7 @@ public sealed class KubernetesSmokeTests(ITestOutputHelper output)
         var options = Options.Create(new KubernetesSandboxOptions
         {
             Namespace = ns,
-            Image = Environment.GetEnvironmentVariable("CENTAUR_SMOKE_IMAGE") ?? "busybox:1.36",
+            Image = image,
             Command = ["/bin/sh", "-c", FakeContainerRuntime.EchoSandboxScript],
             CpuRequest = "50m",
             MemoryRequest = "32Mi",
@@ -53,6 +95,7 @@ public sealed class KubernetesSmokeTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         var info = await backend.StartAsync(new SandboxSpec(id, "smoke:" + id, "claude-code", null, null, new Dictionary<string, string>()), ct);
         var spawned = clock.Elapsed;
+        TimeSpan firstLine;
         try
         {
             await using var wire = await backend.AttachAsync(info.SandboxId, ct);
@@ -62,11 +105,10 @@ public sealed class KubernetesSmokeTests(ITestOutputHelper output)
             clock.Restart();
             await wire.SendAsync(new JsonObject { ["type"] = "turn.start", ["turn_id"] = 1, ["text"] = "smoke" }, ct);
             Assert.True(await lines.MoveNextAsync());
-            var firstLine = clock.Elapsed;
+            firstLine = clock.Elapsed;
             Assert.True(await lines.MoveNextAsync());
             Assert.Equal("echo: smoke", lines.Current["result"]!.GetValue<string>());
             Assert.True(await backend.IsWorkspaceReadyAsync(info.SandboxId, ct));
-            output.WriteLine($"k8s-smoke: spawn→ready {spawned.TotalMilliseconds:0} ms, turn.start→first line {firstLine.TotalMilliseconds:0} ms");
         }
         finally
         {
@@ -80,6 +122,7 @@ public sealed class KubernetesSmokeTests(ITestOutputHelper output)
         }
 
         Assert.Null(await backend.GetAsync(info.SandboxId, ct));
+        return (spawned, firstLine);
     }
 
     private static async Task EnsureAsync(Func<Task> create)

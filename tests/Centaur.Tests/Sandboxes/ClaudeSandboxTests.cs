@@ -107,9 +107,43 @@ public sealed class ClaudeSandboxTests : IAsyncLifetime
         Assert.True(next.Succeeded, next.ToString());
     }
 
+    [Fact]
+    public async Task AnImageGoesInlineAndOtherFilesArriveAsPathsInsideTheSandbox()
+    {
+        var (_, wire) = await StartAsync(SandboxFixture.NewThread("claude-attachments"));
+        // A 1x1 PNG.
+        const string Png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg==";
+        using var cts = new CancellationTokenSource(SandboxFixture.TurnTimeout);
+
+        await wire.SendAsync(new JsonObject
+        {
+            ["type"] = "turn.start",
+            ["turn_id"] = 1,
+            ["text"] = "look at these",
+            ["attachments"] = new JsonArray(
+                new JsonObject { ["name"] = "dot.png", ["media_type"] = "image/png", ["data"] = Png },
+                new JsonObject { ["name"] = "notes.txt", ["text"] = "line one\n" },
+                new JsonObject { ["name"] = "remote.pdf", ["mime_type"] = "application/pdf", ["url"] = "https://files.example/remote.pdf" }),
+        }, cts.Token);
+        var turn = await SandboxFixture.ReadTurnAsync(wire, 1, cts.Token);
+
+        Assert.True(turn.Succeeded, turn.ToString());
+        var body = _fixture.Llm.Requests[^1].Body.ToJsonString();
+        Assert.Contains("\"type\":\"image\"", body, StringComparison.Ordinal);
+        Assert.Contains(Png, body, StringComparison.Ordinal);
+        Assert.Contains("/home/agent/attachments/", body, StringComparison.Ordinal);
+        Assert.Contains("notes.txt (text/plain)", body, StringComparison.Ordinal);
+        Assert.Contains("https://files.example/remote.pdf (not downloaded)", body, StringComparison.Ordinal);
+        var notes = Directory.GetFiles(Path.Combine(_fixture.Backend.ThreadHome(_lastThread!), "attachments"), "notes.txt", SearchOption.AllDirectories);
+        Assert.Equal("line one\n", await File.ReadAllTextAsync(Assert.Single(notes), TestContext.Current.CancellationToken));
+    }
+
+    private string? _lastThread;
+
     private async Task<(Api.Sandboxes.SandboxInfo Info, Api.Sandboxes.ISandboxWire Wire)> StartAsync(string thread)
     {
         var started = await _fixture.StartAsync(thread);
+        _lastThread = thread;
         _sandboxes.Add(started.Info.SandboxId);
         return started;
     }

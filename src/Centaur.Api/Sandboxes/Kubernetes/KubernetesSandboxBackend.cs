@@ -164,10 +164,22 @@ internal sealed class KubernetesSandboxBackend(
     /// </summary>
     public async Task<bool> IsWorkspaceReadyAsync(string sandboxId, CancellationToken cancellationToken)
     {
-        await using var exec = await PodStreamConnection.ExecAsync(client, _options.Namespace, SandboxLabels.PodName(sandboxId),
-            ["sh", "-c", "test -f \"$HOME/.ready\""], cancellationToken);
-        var status = await exec.Status.WaitAsync(cancellationToken);
-        return PodStreamConnection.ExitCode(status) == 0;
+        PodStreamConnection exec;
+        try
+        {
+            exec = await PodStreamConnection.ExecAsync(client, _options.Namespace, SandboxLabels.PodName(sandboxId),
+                ["sh", "-c", "test -f \"$HOME/.ready\""], cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpOperationException or System.Net.WebSockets.WebSocketException or HttpRequestException)
+        {
+            throw new IOException($"cannot exec in sandbox {sandboxId}: {ex.Message}", ex);
+        }
+
+        await using (exec)
+        {
+            var status = await exec.Status.WaitAsync(cancellationToken);
+            return PodStreamConnection.ExitCode(status) == 0;
+        }
     }
 
     private async Task<V1Pod> WaitReadyAsync(string name, CancellationToken cancellationToken)

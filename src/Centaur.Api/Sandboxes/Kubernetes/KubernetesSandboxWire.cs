@@ -36,7 +36,16 @@ internal sealed class KubernetesSandboxWire : ISandboxWire
         var framed = new byte[bytes.Length + 1];
         bytes.CopyTo(framed, 0);
         framed[^1] = (byte)'\n';
-        await _connection.WriteStdinAsync(framed, cancellationToken);
+        try
+        {
+            await _connection.WriteStdinAsync(framed, cancellationToken);
+        }
+        catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or ObjectDisposedException)
+        {
+            // The control plane treats an IOException on the wire as "the sandbox went away" (replay decides next).
+            throw new IOException($"the wire to sandbox {_pod} is closed", ex);
+        }
+
         _onActivity();
     }
 

@@ -96,6 +96,9 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
                 await WriteStatusAsync(context, ex.Status, ex.Reason, ex.Message);
             }
         });
+        // Namespaces and ConfigMaps are only accepted (a smoke run creates them); pods are the fake's subject.
+        _app.MapPost("/api/v1/namespaces", EchoCreatedAsync);
+        _app.MapPost("/api/v1/namespaces/{ns}/configmaps", EchoCreatedAsync);
         const string Pods = "/api/v1/namespaces/{ns}/pods";
         _app.MapPost(Pods, CreateAsync);
         _app.MapGet(Pods, ListOrWatchAsync);
@@ -112,6 +115,14 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
         var pod = KubernetesJson.Deserialize<V1Pod>(await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted));
         context.Response.StatusCode = StatusCodes.Status201Created;
         await WriteAsync(context, _store.Create(ns, pod));
+    }
+
+    private static async Task EchoCreatedAsync(HttpContext context)
+    {
+        var body = await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted);
+        context.Response.StatusCode = StatusCodes.Status201Created;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body, context.RequestAborted);
     }
 
     private async Task ListOrWatchAsync(HttpContext context, string ns)

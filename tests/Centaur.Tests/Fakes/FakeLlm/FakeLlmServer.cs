@@ -424,6 +424,9 @@ public sealed partial class FakeLlmServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-        File.Delete(SocketPath);
+        if (File.Exists(SocketPath))
+        {
+            File.Delete(SocketPath);
+        }
     }
 }

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Centaur.IronProxy benchmark: the same fake upstream measured directly and through the proxy, in one run, on
+# loopback, keep-alive, and printed as a table of ratios against the direct baseline.
+#   bench/proxy/run.sh                  (DURATION=5 CONNECTIONS="1 16" ROUNDS=2 to change the defaults)
+# Tools: wrk (cannot use a proxy: direct vs reverse mode) and hey (speaks CONNECT: direct vs MITM mode), both
+# from Debian. The proxy is the Release build with a scratch Postgres of its own, so nothing else is disturbed.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")/../.."
+root=$PWD
+
+DURATION=${DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-"1 16"}
+ROUNDS=${ROUNDS:-2}
+THREADS=${THREADS:-2}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v hey >/dev/null || missing+=(hey)
+command -v psql >/dev/null || missing+=(postgresql-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+work=$(mktemp -d /tmp/centaur-bench-proxy-XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ -f "$work/pg/postmaster.pid" ]; then kill -INT "$(head -1 "$work/pg/postmaster.pid")" 2>/dev/null || true; sleep 1; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 1 300); do curl -fsk -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.2; done; echo "timed out waiting for $1" >&2; return 1; }
+
+echo "building (Release)..." >&2
+dotnet build src/Centaur.IronProxy -c Release -nologo -v q >/dev/null
+
+# A scratch Postgres with the control plane's and the proxy's migrations.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+runas=""; if [ "$(id -u)" = 0 ]; then runas="setpriv --reuid=postgres --regid=postgres --init-groups"; chown postgres "$work"; fi
+pg_port=$(free_port)
+$runas "$pg_bin/initdb" -D "$work/pg" -U postgres -A trust >/dev/null
+$runas "$pg_bin/postgres" -D "$work/pg" -p "$pg_port" -h 127.0.0.1 -k "" -c fsync=off >"$work/pg.log" 2>&1 &
+for _ in $(seq 1 100); do psql -h 127.0.0.1 -p "$pg_port" -U postgres -c 'select 1' >/dev/null 2>&1 && break; sleep 0.1; done
+psql -q -h 127.0.0.1 -p "$pg_port" -U postgres -c 'CREATE DATABASE centaur'
+for migration in src/Centaur.Api/Migrations/*.sql; do
+  psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d centaur -f "$migration" >/dev/null
+done
+
+# The fake upstream (HTTPS, h1 + h2).
+up_port=$(free_port)
+dotnet run bench/proxy/fake-upstream.cs -c Release -- --port "$up_port" --ca-out "$work/upstream-ca.pem" >"$work/upstream.log" 2>&1 &
+pids+=($!)
+wait_http "https://127.0.0.1:$up_port/"
+
+psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d centaur \
+  -v connect_to="127.0.0.1:$up_port" -v ca="$(cat "$work/upstream-ca.pem")" <<'SQL'
+INSERT INTO egress_hosts (host, allow_private, connect_to, trusted_ca_pem) VALUES ('bench.test', true, :'connect_to', :'ca');
+INSERT INTO egress_bindings (name, host, headers, format, secret) VALUES ('bench', 'bench.test', '{x-api-key}', 'raw', 'bench-key');
+INSERT INTO egress_routes (prefix, destination) VALUES ('bench', 'https://bench.test');
+SQL
+
+# The proxy, as deployed: audit and ledger on, logging at warnings.
+key=bench-sandbox-token-key-0123456789abcdef
+px_port=$(free_port)
+(cd src/Centaur.IronProxy/bin/Release/net10.0 && exec env \
+  ConnectionStrings__centaur="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=centaur" \
+  Centaur__SandboxTokenKey="$key" Secrets__bench-key=sk-bench-REAL IronProxy__CaDirectory="$work/ca" \
+  Logging__LogLevel__Default=Warning ${PROXY_ENV:-} \
+  dotnet Centaur.IronProxy.dll --urls "http://127.0.0.1:$px_port") >"$work/proxy.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$px_port/ca.pem"
+
+token=$(python3 - "$key" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+payload = b64(json.dumps({"t": "bench:proxy", "s": "bench", "exp": int(time.time()) + 7200}, separators=(",", ":")).encode())
+print("sbx1." + payload + "." + b64(hmac.new(sys.argv[1].encode(), ("sbx1." + payload).encode(), hashlib.sha256).digest()))
+PY
+)
+
+ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v+0 } else if (v ~ /s$/) { sub(/s$/, "", v); print v*1000 } else print v }'; }
+
+# wrk: "rps p50 p99" (ms)
+run_wrk() {
+  local c=$1; shift
+  local out; out=$(wrk -t "$(( c < THREADS ? c : THREADS ))" -c "$c" -d "${DURATION}s" --latency "$@")
+  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(ms "$(echo "$out" | awk '$1=="50%" {print $2}')") $(ms "$(echo "$out" | awk '$1=="99%" {print $2}')")"
+}
+# hey: "rps p50 p99" (ms); -n large and -z bounds the time
+run_hey() {
+  local c=$1; shift
+  local out; out=$(hey -z "${DURATION}s" -c "$c" "$@")
+  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="50%" {print $3*1000}') $(echo "$out" | awk '$1=="99%" {print $3*1000}')"
+}
+
+direct="https://127.0.0.1:$up_port/v1/messages"
+reverse="http://127.0.0.1:$px_port/bench/v1/messages"
+declare -A sum_rps sum_p50 sum_p99
+add() { local k=$1 r; read -r r p50 p99 <<<"$2"; sum_rps[$k]=$(awk -v a="${sum_rps[$k]:-0}" -v b="$r" 'BEGIN{print a+b}'); sum_p50[$k]=$(awk -v a="${sum_p50[$k]:-0}" -v b="$p50" 'BEGIN{print a+b}'); sum_p99[$k]=$(awk -v a="${sum_p99[$k]:-0}" -v b="$p99" 'BEGIN{print a+b}'); }
+
+# Warm up every path (JIT, leaf certificate, pools), then interleave rounds so drift hits every path alike.
+wrk -t1 -c1 -d2s "$direct" >/dev/null; wrk -t1 -c1 -d2s -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse" >/dev/null
+hey -z 2s -c 1 -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages >/dev/null
+for round in $(seq 1 "$ROUNDS"); do
+  for c in $CONNECTIONS; do
+    echo "round $round, c=$c..." >&2
+    add "wrk-direct-$c" "$(run_wrk "$c" "$direct")"
+    add "wrk-reverse-$c" "$(run_wrk "$c" -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse")"
+    add "hey-direct-$c" "$(run_hey "$c" "$direct")"
+    add "hey-mitm-$c" "$(run_hey "$c" -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages)"
+  done
+done
+
+audit_rows=$(psql -tA -h 127.0.0.1 -p "$pg_port" -U postgres -d centaur -c "SELECT count(*) FROM egress_audit")
+echo
+echo "IronProxy benchmark: ${DURATION}s x ${ROUNDS} rounds per cell, loopback, keep-alive, $(nproc) cores shared by tool, proxy and upstream"
+printf '%-8s %-26s %4s %10s %9s %9s %10s %12s\n' tool path c rps p50_ms p99_ms rps_ratio added_p50_ms
+for c in $CONNECTIONS; do
+  for pair in "wrk direct" "wrk reverse" "hey direct" "hey mitm"; do
+    read -r tool path <<<"$pair"
+    k="$tool-$path-$c"; base="$tool-direct-$c"
+    awk -v t="$tool" -v p="$path" -v c="$c" -v n="$ROUNDS" -v r="${sum_rps[$k]}" -v a="${sum_p50[$k]}" -v b="${sum_p99[$k]}" \
+        -v br="${sum_rps[$base]}" -v ba="${sum_p50[$base]}" -v label="$([ "$path" = mitm ] && echo 'MITM (CONNECT+TLS)' || ([ "$path" = reverse ] && echo 'reverse (/bench route)' || echo 'direct (baseline)'))" \
+      'BEGIN { printf "%-8s %-26s %4d %10.0f %9.2f %9.2f %10.2f %12.2f\n", t, label, c, r/n, a/n, b/n, r/br, (a-ba)/n }'
+  done
+done
+echo "audit rows written during the run: $audit_rows (one per proxied request)"

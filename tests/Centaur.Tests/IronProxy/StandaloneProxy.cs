@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Centaur.Tests.IronProxy;
+
+/// <summary>
+/// A second Centaur.IronProxy process, started from the same build the AppHost runs, over the fixture's database:
+/// lets a test kill and restart a proxy without touching the one the other tests use.
+/// </summary>
+internal sealed class StandaloneProxy : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private StandaloneProxy(Process process, int port)
+    {
+        _process = process;
+        Url = new Uri($"http://127.0.0.1:{port}/");
+    }
+
+    public Uri Url { get; }
+
+    public static async Task<StandaloneProxy> StartAsync(IronProxyFixture fixture, string caDirectory, CancellationToken cancellationToken)
+    {
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(ProxyAssembly())! };
+        start.ArgumentList.Add(ProxyAssembly());
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        start.Environment["ConnectionStrings__centaur"] = await fixture.App.GetConnectionStringAsync("postgres", cancellationToken);
+        start.Environment["Centaur__SandboxTokenKey"] = IronProxyFixture.TokenKey;
+        start.Environment["Secrets__anthropic-api-key"] = IronProxyFixture.AnthropicKey;
+        start.Environment["IronProxy__CaDirectory"] = caDirectory;
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var proxy = new StandaloneProxy(process, port);
+        using var http = new HttpClient { BaseAddress = proxy.Url, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            try
+            {
+                if (await http.GetStringAsync("/health", cancellationToken) is var health && health.Contains("policy version", StringComparison.Ordinal))
+                {
+                    return proxy;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                // still starting
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
+    /// <summary>Ends the process abruptly: a crash is the harder restart to survive.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private static string ProxyAssembly()
+    {
+        // tests/Centaur.Tests/bin/<configuration>/net10.0 → src/Centaur.IronProxy/bin/<configuration>/net10.0
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = testOutput.Parent!.Name;
+        var root = testOutput.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        return Path.Combine(root, "src", "Centaur.IronProxy", "bin", configuration, testOutput.Name, "Centaur.IronProxy.dll");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
