@@ -101,8 +101,11 @@ public static class Extensions
         var body = new HealthBody(
             report.Status.ToString(),
             report.Entries.ToDictionary(e => e.Key, e => new HealthEntry(e.Value.Status.ToString(), e.Value.Description)));
-        return context.Response.WriteAsJsonAsync(body, context.RequestAborted);
+        // Own options: check names are identifiers ("PostgreSql"), not keys an app's naming policy may rewrite.
+        return context.Response.WriteAsJsonAsync(body, s_healthJson, context.RequestAborted);
     }
+
+    private static readonly System.Text.Json.JsonSerializerOptions s_healthJson = new(System.Text.Json.JsonSerializerDefaults.Web);
 
     private sealed record HealthBody(string Status, Dictionary<string, HealthEntry> Checks);
 
