@@ -31,9 +31,7 @@ var options = new LocalSandboxOptions
 };
 var wrapped = Options.Create(options);
 var tokens = new SandboxTokenIssuer(Options.Create(new CentaurOptions { SandboxTokenKey = "bench-sandbox-token-key-0123456789" }), TimeProvider.System);
-var services = new ServiceCollection().BuildServiceProvider();
-var extensions = new Centaur.Api.Overlay.ExtensionCatalog(services, Options.Create(new Centaur.Api.Overlay.OverlayOptions()), TimeProvider.System, NullLogger<Centaur.Api.Overlay.ExtensionCatalog>.Instance);
-await using var backend = new LocalSandboxBackend(wrapped, tokens, extensions, new ApiSocketForwarder(wrapped, new ServiceCollection().BuildServiceProvider(), NullLogger<ApiSocketForwarder>.Instance), TimeProvider.System, NullLogger<LocalSandboxBackend>.Instance);
+await using var backend = new LocalSandboxBackend(wrapped, tokens, new ApiSocketForwarder(wrapped, new ServiceCollection().BuildServiceProvider(), NullLogger<ApiSocketForwarder>.Instance), TimeProvider.System, NullLogger<LocalSandboxBackend>.Instance);
 var table = new List<Row>();
 Console.Error.WriteLine($"sandboxes: {backend.Isolation}; limits: {backend.Limits.Describe()}; runs: {runs} (pi: {piRuns})");
 

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Centaur.Api;
 using Centaur.Api.Auth;
-using Centaur.Api.Overlay;
 using Centaur.Api.Sandboxes;
 using Centaur.Api.Sandboxes.Local;
 using Centaur.Tests.Fakes.FakeLlm;
@@ -67,6 +66,7 @@ public sealed class SandboxFixture : IAsyncLifetime
             AmpUrl = "{egress}",
             ApiUrl = Tools.Url,
             TurnTimeoutSeconds = 120,
+            OverlayDirectory = Path.Combine(Root, "overlay"),
             ProxyCaFile = WriteProxyCa(Path.Combine(Root, "proxy-ca.pem")),
         };
         Backend = CreateBackend(Options);
@@ -83,12 +83,9 @@ public sealed class SandboxFixture : IAsyncLifetime
         var centaur = new CentaurOptions { SandboxTokenKey = Encoding.UTF8.GetString(TokenKey) };
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).BuildServiceProvider();
-        // The org overlay reaches the backend the way it does in the API: through the extension catalog.
-        var extensions = new ExtensionCatalog(services, Microsoft.Extensions.Options.Options.Create(new OverlayOptions { Path = Path.Combine(Root, "overlay") }), TimeProvider.System, NullLogger<ExtensionCatalog>.Instance);
         return new LocalSandboxBackend(
             wrapped,
             new SandboxTokenIssuer(Microsoft.Extensions.Options.Options.Create(centaur), TimeProvider.System),
-            extensions,
             new ApiSocketForwarder(wrapped, services, NullLogger<ApiSocketForwarder>.Instance),
             TimeProvider.System,
             NullLogger<LocalSandboxBackend>.Instance);
@@ -105,15 +102,14 @@ public sealed class SandboxFixture : IAsyncLifetime
         return path;
     }
 
-    /// <summary>An org overlay (the tools issue's layout): its prompt, a persona, its own skill and a replacement for a base skill.</summary>
+    /// <summary>An org overlay: its prompt, a persona, its own skill and a replacement for a base skill.</summary>
     private static void WriteOverlay(string overlay)
     {
-        Directory.CreateDirectory(Path.Combine(overlay, "prompts"));
         Directory.CreateDirectory(Path.Combine(overlay, "personas"));
         Directory.CreateDirectory(Path.Combine(overlay, "skills", "deploy-checks"));
         Directory.CreateDirectory(Path.Combine(overlay, "skills", "centaur-tools"));
-        File.WriteAllText(Path.Combine(overlay, "prompts", "AGENTS.md"), "ORG OVERLAY: Acme rules apply.\n");
-        File.WriteAllText(Path.Combine(overlay, "personas", "auditor.json"), "{\"description\": \"audits\", \"prompt\": \"PERSONA auditor: audit code carefully.\"}");
+        File.WriteAllText(Path.Combine(overlay, "AGENTS.md"), "ORG OVERLAY: Acme rules apply.\n");
+        File.WriteAllText(Path.Combine(overlay, "personas", "reviewer.md"), "PERSONA reviewer: review code carefully.\n");
         File.WriteAllText(Path.Combine(overlay, "skills", "deploy-checks", "SKILL.md"), "---\nname: deploy-checks\ndescription: org skill\n---\nCheck deploys.\n");
         File.WriteAllText(Path.Combine(overlay, "skills", "centaur-tools", "SKILL.md"), "---\nname: centaur-tools\ndescription: the org's version\n---\nORG VERSION of centaur-tools.\n");
     }

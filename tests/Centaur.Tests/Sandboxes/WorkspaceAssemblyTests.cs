@@ -17,14 +17,14 @@ public sealed class WorkspaceAssemblyTests(SandboxFixture fixture) : IAsyncLifet
         var id = SandboxFixture.NewId();
         _sandboxes.Add(id);
 
-        await fixture.Backend.StartAsync(new SandboxSpec(id, thread, "claude", "auditor", repo, new Dictionary<string, string>()), TestContext.Current.CancellationToken);
+        await fixture.Backend.StartAsync(new SandboxSpec(id, thread, "claude", "reviewer", repo, new Dictionary<string, string>()), TestContext.Current.CancellationToken);
 
         var home = fixture.Backend.ThreadHome(thread);
         var workspace = Path.Combine(home, "workspace");
         var agents = await File.ReadAllTextAsync(Path.Combine(workspace, "AGENTS.md"), TestContext.Current.CancellationToken);
         var basePrompt = agents.IndexOf("You are Centaur", StringComparison.Ordinal);
         var org = agents.IndexOf("ORG OVERLAY: Acme rules apply.", StringComparison.Ordinal);
-        var persona = agents.IndexOf("PERSONA auditor", StringComparison.Ordinal);
+        var persona = agents.IndexOf("PERSONA reviewer", StringComparison.Ordinal);
         var repoOwn = agents.IndexOf("REPO OWN INSTRUCTIONS", StringComparison.Ordinal);
         Assert.True(basePrompt >= 0 && basePrompt < org && org < persona && persona < repoOwn, agents);
         Assert.Equal("@AGENTS.md\n", await File.ReadAllTextAsync(Path.Combine(workspace, "CLAUDE.md"), TestContext.Current.CancellationToken));

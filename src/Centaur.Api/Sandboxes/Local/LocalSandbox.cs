@@ -41,9 +41,6 @@ internal sealed class LocalSandbox
 
     public string? ThreadKey { get; set; }
 
-    /// <summary>The org overlay folder mounted into this sandbox when it started (null: none).</summary>
-    public string? OverlayDirectory { get; set; }
-
     public string? HarnessSessionId { get; set; }
 
     public DateTimeOffset CreatedAt { get; }

@@ -17,20 +17,16 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
 
     private readonly LocalSandboxOptions _options;
     private readonly Auth.SandboxTokenIssuer _tokens;
-    private readonly Overlay.ExtensionCatalog _extensions;
     private readonly ApiSocketForwarder _apiForwarder;
     private readonly TimeProvider _time;
     private readonly ILogger<LocalSandboxBackend> _logger;
     private readonly ConcurrentDictionary<string, LocalSandbox> _sandboxes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _homes = new(1, 1);
 
-    public LocalSandboxBackend(
-        IOptions<LocalSandboxOptions> options, Auth.SandboxTokenIssuer tokens, Overlay.ExtensionCatalog extensions,
-        ApiSocketForwarder apiForwarder, TimeProvider time, ILogger<LocalSandboxBackend> logger)
+    public LocalSandboxBackend(IOptions<LocalSandboxOptions> options, Auth.SandboxTokenIssuer tokens, ApiSocketForwarder apiForwarder, TimeProvider time, ILogger<LocalSandboxBackend> logger)
     {
         _options = options.Value;
         _tokens = tokens;
-        _extensions = extensions;
         _apiForwarder = apiForwarder;
         _time = time;
         _logger = logger;
@@ -158,7 +154,10 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         }
 
         await CloneLocalRepoAsync(SandboxWireMessages.GetString(line, "repo"), sandbox.Home, cancellationToken);
-        return SandboxWireMessages.Complete(line, IssueToken(sandbox), PromptLayers(SandboxWireMessages.GetString(line, "persona")), OverlaySkillFolders(sandbox), TimeSpan.FromSeconds(_options.TurnTimeoutSeconds));
+        var overlaySkills = _options.OverlayDirectory is { Length: > 0 } overlay && Directory.Exists(Path.Combine(overlay, "skills"))
+            ? [Bubblewrap is null ? Path.Combine(overlay, "skills") : SandboxCommand.OverlayMount + "/skills"]
+            : Array.Empty<string>();
+        return SandboxWireMessages.Complete(line, IssueToken(sandbox), PromptLayers(SandboxWireMessages.GetString(line, "persona")), overlaySkills, TimeSpan.FromSeconds(_options.TurnTimeoutSeconds));
     }
 
     /// <summary>A fresh token for the sandbox's thread; null while unassigned or without Centaur:SandboxTokenKey.</summary>
@@ -206,14 +205,8 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
             _apiForwarder.EnsureListening(Path.Combine(StateDirectory, "run", "api.sock")),
             _options.EgressSocket is { Length: > 0 } egress ? egress : null,
             _options.ProxyCaFile is { Length: > 0 } ca ? ca : null,
-            _extensions.Current.OverlayPath is { Length: > 0 } overlay && Directory.Exists(overlay) ? overlay : null,
+            _options.OverlayDirectory is { Length: > 0 } overlay && Directory.Exists(overlay) ? overlay : null,
             Path.Combine(StateDirectory, "run", spec.SandboxId));
-
-        LocalSandbox Started(LocalSandbox sandbox)
-        {
-            sandbox.OverlayDirectory = paths.OverlayDirectory;
-            return sandbox;
-        }
 
         if (Bubblewrap is { } bwrap)
         {
@@ -228,7 +221,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
             var launcherEnv = new Dictionary<string, string>(limits.Environment) { ["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin" };
             try
             {
-                return Started(LocalSandbox.Start(spec.SandboxId, home, command, launcherEnv, limits, _time.GetUtcNow(), _logger));
+                return LocalSandbox.Start(spec.SandboxId, home, command, launcherEnv, limits, _time.GetUtcNow(), _logger);
             }
             catch
             {
@@ -239,7 +232,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
 
         Directory.CreateDirectory(paths.RuntimeTempDirectory);
         var unisolated = SandboxCommand.UnisolatedEnvironment(spec.SandboxId, home, _options, paths, spec.Environment);
-        return Started(LocalSandbox.Start(spec.SandboxId, home, ["/usr/bin/dotnet", Path.Combine(RuntimeDirectory, "centaur-sandbox.dll")], unisolated, SandboxLimits.None, _time.GetUtcNow(), _logger));
+        return LocalSandbox.Start(spec.SandboxId, home, ["/usr/bin/dotnet", Path.Combine(RuntimeDirectory, "centaur-sandbox.dll")], unisolated, SandboxLimits.None, _time.GetUtcNow(), _logger);
     }
 
     private async Task<SandboxInfo> SetupAsync(LocalSandbox sandbox, System.Text.Json.Nodes.JsonObject setup, CancellationToken cancellationToken)
@@ -253,39 +246,30 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         return sandbox.Info;
     }
 
-    /// <summary>
-    /// Base prompt (the runtime's), then the org overlay's prompts/AGENTS.md, then the persona's prompt (kernel or
-    /// overlay persona, from the extension catalog); an unknown persona is an error.
-    /// </summary>
+    /// <summary>Base prompt, then the org overlay's AGENTS.md, then the persona's file; an unknown persona is an error.</summary>
     private List<(string Name, string Text)> PromptLayers(string? persona)
     {
-        var extensions = _extensions.Current;
         List<(string, string)> layers = [("base", File.ReadAllText(Path.Combine(RuntimeDirectory, "Content", "AGENTS.base.md")))];
-        if (extensions.OrgPrompt is { Length: > 0 } org)
+        var overlay = _options.OverlayDirectory is { Length: > 0 } o && Directory.Exists(o) ? o : null;
+        if (overlay is not null && File.Exists(Path.Combine(overlay, "AGENTS.md")))
         {
-            layers.Add(("org", org));
+            layers.Add(("org", File.ReadAllText(Path.Combine(overlay, "AGENTS.md"))));
         }
 
         if (persona is not null)
         {
-            var found = extensions.FindPersona(persona)
-                ?? throw new SandboxStartException($"no persona '{persona}' (kernel personas and the overlay's personas/*.json)", code: "unknown_persona");
-            layers.Add(($"persona:{persona}", found.Prompt));
+            var file = overlay is null || persona.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not '-' and not '_')
+                ? null
+                : Path.Combine(overlay, "personas", persona + ".md");
+            if (file is null || !File.Exists(file))
+            {
+                throw new SandboxStartException($"no persona '{persona}' in the overlay (personas/<name>.md)", code: "unknown_persona");
+            }
+
+            layers.Add(($"persona:{persona}", File.ReadAllText(file)));
         }
 
         return layers;
-    }
-
-    /// <summary>The overlay's skills as the sandbox sees them (the overlay folder is mounted read-only at start).</summary>
-    private string[] OverlaySkillFolders(LocalSandbox sandbox)
-    {
-        var overlay = sandbox.OverlayDirectory;
-        if (overlay is null || !Directory.Exists(Path.Combine(overlay, "skills")))
-        {
-            return [];
-        }
-
-        return [Bubblewrap is null ? Path.Combine(overlay, "skills") : SandboxCommand.OverlayMount + "/skills"];
     }
 
     /// <summary>

@@ -44,6 +44,9 @@ internal sealed class LocalSandboxOptions
     /// <summary>The API's own URL for the /tools forward; default: the server's first http address.</summary>
     public string? ApiUrl { get; set; }
 
+    /// <summary>An org overlay folder: AGENTS.md (org prompt), personas/&lt;name&gt;.md, skills/&lt;skill&gt;/.</summary>
+    public string? OverlayDirectory { get; set; }
+
     [Range(64, 1_048_576)]
     public int MemoryLimitMb { get; set; } = 4096;
 
