@@ -19,7 +19,9 @@ internal sealed class CentaurApiClient : IDisposable
 
     private static readonly TimeSpan s_requestTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_retryFor = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_firstContactRetryFor = TimeSpan.FromSeconds(3);
     private readonly HttpClient _http;
+    private bool _contacted;
 
     public CentaurApiClient(Uri baseAddress, string? key, HttpMessageHandler? handler = null)
     {
@@ -86,6 +88,7 @@ internal sealed class CentaurApiClient : IDisposable
         using var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         connect.CancelAfter(s_requestTimeout);
         var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, connect.Token);
+        _contacted = true;
         if (!response.IsSuccessStatusCode)
         {
             using (response)
@@ -112,10 +115,13 @@ internal sealed class CentaurApiClient : IDisposable
         return await ReadAsync<T>(response, cancellationToken);
     }
 
-    /// <summary>Sends, retrying connection failures and 408/429/5xx with capped backoff for up to 30 s.</summary>
+    /// <summary>
+    /// Sends, retrying connection failures and 408/429/5xx with capped backoff: for up to 30 s once the API has
+    /// answered (it is restarting), for 3 s before (a wrong --api should fail fast).
+    /// </summary>
     private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> build, bool retry, CancellationToken cancellationToken)
     {
-        var deadline = DateTimeOffset.UtcNow + s_retryFor;
+        var deadline = DateTimeOffset.UtcNow + (_contacted ? s_retryFor : s_firstContactRetryFor);
         for (var attempt = 0; ; attempt++)
         {
             using var request = build();
@@ -125,6 +131,7 @@ internal sealed class CentaurApiClient : IDisposable
             try
             {
                 var response = await _http.SendAsync(request, timeout.Token);
+                _contacted = true;
                 if (response.IsSuccessStatusCode)
                 {
                     return response;

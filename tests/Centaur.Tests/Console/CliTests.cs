@@ -59,12 +59,13 @@ public sealed class CliTests(CentaurAppFixture fixture)
         var thread = AgentClient.NewThreadKey("cli");
         await using var chat = CliProcess.Start(api, ApiProcess.AgentKey, "chat", "--thread", thread, "--format", "jsonl");
         await chat.TypeAsync("long answer \\");
-        await chat.TypeAsync("[fake] deltas=40 delay_ms=100");
+        await chat.TypeAsync("[fake] deltas=60 delay_ms=150");
         chat.CloseInput();
         await chat.WaitForAsync(c => Events(c).Count(e => e.Type == "assistant_delta") >= 3, s_turnTimeout, "the first deltas");
         await using var watcher = CliProcess.Start(api, ApiProcess.AgentKey, "events", thread);
-        await watcher.WaitForAsync(c => c.Stdout.Contains("turn 1: ", StringComparison.Ordinal), s_turnTimeout, "the watcher's first deltas");
+        await watcher.WaitForAsync(c => c.StdoutLines.Contains("· running"), s_turnTimeout, "the watcher to see the turn run");
 
+        Assert.DoesNotContain(Events(chat), e => e.State is not (null or "queued" or "running"));
         api.Kill();
         await api.StartAsync(CancellationToken.None);
         var chatExit = await chat.WaitForExitAsync(s_turnTimeout);
