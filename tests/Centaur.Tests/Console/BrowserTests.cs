@@ -26,6 +26,7 @@ public sealed class BrowserTests(CentaurAppFixture fixture)
         var thread = AgentClient.NewThreadKey("console");
         var first = await agent.AskAsync(thread, "why are the billing tests failing?");
         await agent.WaitForEndAsync(thread, first["execution_id"]!.GetValue<long>());
+        await EgressAuditRows.InsertAsync(api.ConnectionString, thread);
         var artifacts = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts")).FullName;
         var screenshot = Path.Combine(artifacts, "console-thread.png");
         File.Delete(screenshot);
@@ -35,7 +36,9 @@ public sealed class BrowserTests(CentaurAppFixture fixture)
         using var node = StartScript(new Dictionary<string, string>
         {
             ["CONSOLE_URL"] = api.BaseAddress.ToString(),
-            ["API_KEY"] = ApiProcess.AgentKey,
+            // An operator: the admin scope also shows the egress audit.
+            ["API_KEY"] = ApiProcess.AdminKey,
+            ["EXPECT_EGRESS_HOST"] = EgressAuditRows.AllowedHost,
             ["THREAD_KEY"] = thread,
             ["EXPECT_TEXT"] = "turn 2: look at the invoice rounding",
             ["SCREENSHOT"] = screenshot,

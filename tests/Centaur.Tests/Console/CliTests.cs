@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json.Nodes;
 using Centaur.Tests.ControlPlane;
 using Centaur.Tests.Infrastructure;
@@ -133,38 +132,33 @@ public sealed class CliTests(CentaurAppFixture fixture)
             Assert.Equal(0, await chat.WaitForExitAsync(s_turnTimeout));
         }
 
+        // What IronProxy writes for the thread's sandbox: one request with a credential injected, one refused.
+        await EgressAuditRows.InsertAsync(api.ConnectionString, thread);
+
         await using var threads = CliProcess.Start(api, key, "threads", "--source", "cli");
         await using var events = CliProcess.Start(api, key, "events", thread);
-        await using var audit = CliProcess.Start(api, key, "audit", thread);
+        await using var audit = CliProcess.Start(api, ApiProcess.AdminKey, "audit", thread);
+        await using var auditWithoutAdmin = CliProcess.Start(api, key, "audit", thread);
         await using var forbidden = CliProcess.Start(api, key, "keys", "create", "not-allowed");
         await using var noKey = CliProcess.Start(api, "", "threads");
-        var threadsExit = await threads.WaitForExitAsync(s_turnTimeout);
-        var eventsExit = await events.WaitForExitAsync(s_turnTimeout);
-        var auditExit = await audit.WaitForExitAsync(s_turnTimeout);
 
-        Assert.Equal(0, threadsExit);
+        Assert.Equal(0, await threads.WaitForExitAsync(s_turnTimeout));
         Assert.StartsWith("THREAD", threads.StdoutLines[0], StringComparison.Ordinal);
         Assert.Contains(threads.StdoutLines, l => l.StartsWith(thread, StringComparison.Ordinal) && l.Contains("succeeded", StringComparison.Ordinal));
-        Assert.Equal(0, eventsExit);
+        Assert.Equal(0, await events.WaitForExitAsync(s_turnTimeout));
         Assert.Contains("turn 1: list me", events.StdoutLines);
         Assert.Contains(events.StdoutLines, l => l.StartsWith("── execution ", StringComparison.Ordinal));
+        Assert.Equal(0, await audit.WaitForExitAsync(s_turnTimeout));
+        Assert.StartsWith("TIME", audit.StdoutLines[0], StringComparison.Ordinal);
+        Assert.Matches(@"POST\s+api\.anthropic\.com\s+/v1/messages\s+200\s+allow\s+anthropic\s+2k/12k", audit.StdoutLines[1]);
+        Assert.Matches(@"GET\s+evil\.example:8443\s+/\s+403\s+deny \(host not allowed\)\s+-", audit.StdoutLines[2]);
+        Assert.Contains("2 request(s)", audit.Stderr, StringComparison.Ordinal);
+        Assert.Equal(1, await auditWithoutAdmin.WaitForExitAsync(s_turnTimeout));
+        Assert.Contains("lacks the scope", auditWithoutAdmin.Stderr, StringComparison.Ordinal);
         Assert.Equal(1, await forbidden.WaitForExitAsync(s_turnTimeout));
         Assert.Contains("lacks the scope", forbidden.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, await noKey.WaitForExitAsync(s_turnTimeout));
         Assert.Contains("no API key", noKey.Stderr, StringComparison.Ordinal);
-
-        // The egress audit endpoint comes with IronProxy's API; the CLI says clearly when this API has none.
-        using var probe = await api.CreateClient().GetAsync($"/audit/egress?thread_key={Uri.EscapeDataString(thread)}");
-        if (probe.StatusCode == HttpStatusCode.NotFound)
-        {
-            Assert.Equal(2, auditExit);
-            Assert.Contains("has no egress audit", audit.Stderr, StringComparison.Ordinal);
-        }
-        else
-        {
-            Assert.Equal(0, auditExit);
-            Assert.Contains($"no egress recorded for {thread}", audit.Stderr, StringComparison.Ordinal);
-        }
     }
 
     private sealed record CliEvent(long Id, long ExecutionId, string Type, JsonObject Data)

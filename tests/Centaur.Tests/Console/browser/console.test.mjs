@@ -74,6 +74,9 @@ try {
   await page.waitForFunction(() => /: and from the browser\?$/.test(document.getElementById("live-answer").textContent), null, { timeout });
   await page.waitForFunction(() => document.getElementById("live-state").textContent === "succeeded", null, { timeout });
   await page.locator("#transcript li.msg.user", { hasText: "and from the browser?" }).waitFor();
+  // The side column (sandbox, executions, tool calls, side effects, egress) was refreshed in place.
+  await page.locator(".col-side td", { hasText: "centaur.thread_status" }).first().waitFor();
+  if (process.env.EXPECT_EGRESS_HOST) await page.locator(".col-side code", { hasText: process.env.EXPECT_EGRESS_HOST }).waitFor();
 
   await page.screenshot({ path: screenshot, fullPage: true });
 
