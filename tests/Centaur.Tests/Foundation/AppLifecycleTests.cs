@@ -15,6 +15,10 @@ public sealed class AppLifecycleTests
         var fixture = new PersistentAppFixture();
         var ct = TestContext.Current.CancellationToken;
         var marker = $"survives-restart-{Guid.NewGuid():N}";
+
+        // Other collections' AppHosts live in this test process too and DCP outlives them for a while; only the
+        // processes this test starts are its to account for.
+        var before = ProcessesOf(fixture.DataDirectory).Select(p => p.Pid).ToHashSet();
         try
         {
             await using (var first = await fixture.StartAppAsync(ct))
@@ -26,7 +30,7 @@ public sealed class AppLifecycleTests
                 await insert.ExecuteNonQueryAsync(ct);
             }
 
-            await AssertNoProcessLeftAsync(fixture.DataDirectory);
+            await AssertNoProcessLeftAsync(fixture.DataDirectory, before);
 
             await using (var second = await fixture.StartAppAsync(ct))
             {
@@ -35,7 +39,7 @@ public sealed class AppLifecycleTests
                 Assert.Equal(1L, await read.ExecuteScalarAsync(ct));
             }
 
-            await AssertNoProcessLeftAsync(fixture.DataDirectory);
+            await AssertNoProcessLeftAsync(fixture.DataDirectory, before);
         }
         finally
         {
@@ -51,21 +55,15 @@ public sealed class AppLifecycleTests
 
     /// <summary>
     /// DCP tears the app down asynchronously after the AppHost stops (it watches the host process), so poll for a
-    /// bounded time: every postgres serving this data folder and every DCP monitoring this process must be gone.
+    /// bounded time until every process the app started is gone.
     /// </summary>
-    private static async Task AssertNoProcessLeftAsync(string dataDirectory)
+    private static async Task AssertNoProcessLeftAsync(string dataDirectory, HashSet<string> preexisting)
     {
-        var self = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var deadline = Stopwatch.StartNew();
         List<string> left;
         do
         {
-            left = [.. Directory.EnumerateDirectories("/proc")
-                .Select(d => Path.GetFileName(d))
-                .Where(p => p.All(char.IsAsciiDigit))
-                .Select(ReadCommandLine)
-                .Where(cmd => (cmd.Contains("postgres", StringComparison.Ordinal) && cmd.Contains(dataDirectory, StringComparison.Ordinal))
-                           || (cmd.Contains("/dcp", StringComparison.Ordinal) && cmd.Contains($"--monitor {self}", StringComparison.Ordinal)))];
+            left = [.. ProcessesOf(dataDirectory).Where(p => !preexisting.Contains(p.Pid)).Select(p => p.CommandLine)];
             if (left.Count == 0)
             {
                 return;
@@ -76,6 +74,18 @@ public sealed class AppLifecycleTests
         while (deadline.Elapsed < TimeSpan.FromSeconds(45));
 
         Assert.Fail($"processes left behind: {string.Join(" | ", left)}");
+    }
+
+    /// <summary>Every postgres serving this data folder and every DCP monitoring this test process.</summary>
+    private static List<(string Pid, string CommandLine)> ProcessesOf(string dataDirectory)
+    {
+        var self = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return [.. Directory.EnumerateDirectories("/proc")
+            .Select(d => Path.GetFileName(d))
+            .Where(p => p.All(char.IsAsciiDigit))
+            .Select(p => (Pid: p, CommandLine: ReadCommandLine(p)))
+            .Where(p => (p.CommandLine.Contains("postgres", StringComparison.Ordinal) && p.CommandLine.Contains(dataDirectory, StringComparison.Ordinal))
+                     || (p.CommandLine.Contains("/dcp", StringComparison.Ordinal) && p.CommandLine.Contains($"--monitor {self}", StringComparison.Ordinal)))];
     }
 
     private static string ReadCommandLine(string pid)
