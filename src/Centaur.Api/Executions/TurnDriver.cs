@@ -163,9 +163,11 @@ internal sealed partial class TurnDriver(
         connection.DrainStale();
         var line = payload.DeepClone().AsObject();
         line["sandbox_token"] = tokens.Issue(thread, connection.SandboxId);
-        if (Activity.Current is { } current)
+        if (Activity.Current is { Id: { } traceparent })
         {
-            line["traceparent"] = current.Id;
+            // The sandbox gets the turn's trace context, and the proxy finds it by thread for the sandbox's calls.
+            line["traceparent"] = traceparent;
+            await executions.SetTurnTraceAsync(execution.ExecutionId, traceparent, leaseLost);
         }
 
         try

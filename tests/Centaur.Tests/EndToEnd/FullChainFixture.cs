@@ -1,7 +1,10 @@
 using System.Net.Http.Json;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Centaur.Tests.Fakes;
 using Centaur.Tests.Fakes.FakeLlm;
+using Centaur.Tests.Fakes.FakeOtlpCollector;
 using Centaur.Tests.Fakes.FakeSlack;
 using Centaur.Tests.Infrastructure;
 using Centaur.Tests.Slack;
@@ -31,6 +34,8 @@ public sealed class FullChainFixture : CentaurAppFixture
 
     public NpgsqlDataSource Db { get; private set; } = null!;
 
+    public FakeOtlpCollector Telemetry { get; private set; } = null!;
+
     public static IEnumerable<string> Secrets => [AnthropicKey, OpenAiKey, AdminKey, BotToken, SignedSlackRequest.Secret];
 
     protected override IEnumerable<string> AppHostArguments =>
@@ -48,6 +53,7 @@ public sealed class FullChainFixture : CentaurAppFixture
         using var cts = new CancellationTokenSource(StartTimeout);
         _certificates = FakeCertificates.Create("Fake LLM vendors CA", ["api.anthropic.com", "api.openai.com"]);
         Slack = await FakeSlackServer.StartAsync();
+        Telemetry = await FakeOtlpCollector.StartAsync(cts.Token);
         Directory.CreateDirectory(StateDirectory);
         Llm = await FakeLlmServer.StartAsync(Path.Combine(StateDirectory, "fake-llm.sock"), cts.Token, _certificates.Server);
         await base.InitializeAsync();
@@ -59,6 +65,19 @@ public sealed class FullChainFixture : CentaurAppFixture
             using var response = await api.PutAsJsonAsync($"/egress/hosts/{host}",
                 new { ports = new[] { 443 }, connect_to = $"127.0.0.1:{Llm.TlsPort}", allow_private = true, trusted_ca_pem = _certificates.CaPem }, cts.Token);
             response.EnsureSuccessStatusCode();
+        }
+    }
+
+    /// <summary>Every service exports its spans to the collector, as it would to the dashboard, flushing quickly.</summary>
+    protected override void ConfigureApp(IDistributedApplicationTestingBuilder builder)
+    {
+        foreach (var service in Services)
+        {
+            builder.CreateResourceBuilder<ProjectResource>(service)
+                .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", Telemetry.Url)
+                .WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+                .WithEnvironment("OTEL_SERVICE_NAME", service)
+                .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200");
         }
     }
 
@@ -78,6 +97,7 @@ public sealed class FullChainFixture : CentaurAppFixture
         }
 
         await Llm.DisposeAsync();
+        await Telemetry.DisposeAsync();
         await Slack.DisposeAsync();
         _certificates.Dispose();
     }

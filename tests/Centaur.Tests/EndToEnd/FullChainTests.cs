@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using Centaur.Slack.Replies;
+using Centaur.Tests.Fakes.FakeOtlpCollector;
 using Centaur.Tests.Fakes.FakeSlack;
 using Centaur.Tests.Slack;
 
@@ -57,10 +58,58 @@ public sealed class FullChainTests(FullChainFixture fixture)
         AssertNoSecretInSandboxFiles();
     }
 
-    private async Task<string> MentionAndWaitForAnswerAsync(string channel, string ts, string text)
+    [Fact]
+    public async Task OneTraceRunsFromTheSlackEventThroughTheApiAndTheTurnToTheProxysCall()
+    {
+        var (channel, ts, eventId) = (SlackPayloads.NewChannel(), SlackPayloads.NewTs(), SlackPayloads.NewEventId());
+
+        await MentionAndWaitForAnswerAsync(channel, ts, "trace this turn", eventId);
+
+        // Slack event (adapter) → POST /agent/… (adapter's client span → API server span) → execution (worker) →
+        // egress span in the proxy for the sandbox's call to the vendor.
+        // Spans arrive as each service flushes; the chain is complete once it climbs from the egress span to a root.
+        IReadOnlyList<ExportedSpan> spans = [];
+        List<ExportedSpan> chain = [];
+        await FakeSlackServer.WaitUntilAsync(() =>
+        {
+            spans = fixture.Telemetry.Spans;
+            chain = ChainUp(spans, eventId);
+            return chain.Count > 1 && chain[^1].ParentSpanId == "";
+        }, TimeSpan.FromSeconds(30), $"the spans of the turn reach the collector: {string.Join(" → ", chain.AsEnumerable().Reverse())}");
+
+        var path = string.Join(" → ", chain.AsEnumerable().Reverse());
+        Assert.Equal("ironproxy", chain[0].Service);
+        Assert.Equal(("api", "execution"), (chain[1].Service, chain[1].Name));
+        Assert.Contains(chain, s => s.Service == "api" && s.Attributes.GetValueOrDefault("http.route") == "/agent/execute");
+        Assert.True(chain.Any(s => s.Service == "slack" && s.Attributes.GetValueOrDefault("centaur.slack.delivery_id") == eventId), $"the Slack event's handling is in the chain: {path}");
+        Assert.Equal(("slack", "POST /slack/events"), (chain[^1].Service, chain[^1].Name));
+        Assert.DoesNotContain(spans, s => s.Attributes.Values.Any(v => FullChainFixture.Secrets.Any(secret => v.Contains(secret, StringComparison.Ordinal))));
+    }
+
+    /// <summary>The proxy's span for the vendor call in the Slack event's trace, then its parents as far as they were exported.</summary>
+    private static List<ExportedSpan> ChainUp(IReadOnlyList<ExportedSpan> spans, string eventId)
+    {
+        var delivery = spans.FirstOrDefault(s => s.Attributes.GetValueOrDefault("centaur.slack.delivery_id") == eventId);
+        var egress = delivery is null ? null : spans.FirstOrDefault(s => s.TraceId == delivery.TraceId && s.Service == "ironproxy" && s.Name == "egress api.anthropic.com");
+        if (egress is null)
+        {
+            return [];
+        }
+
+        var byId = spans.Where(s => s.TraceId == egress.TraceId).GroupBy(s => s.SpanId).ToDictionary(g => g.Key, g => g.First());
+        List<ExportedSpan> chain = [egress];
+        while (byId.TryGetValue(chain[^1].ParentSpanId, out var parent) && chain.Count < 50)
+        {
+            chain.Add(parent);
+        }
+
+        return chain;
+    }
+
+    private async Task<string> MentionAndWaitForAnswerAsync(string channel, string ts, string text, string? eventId = null)
     {
         using var slack = fixture.App.CreateHttpClient("slack");
-        using var request = SignedSlackRequest.Event(SlackPayloads.Callback(SlackPayloads.AppMention(channel, ts, text)));
+        using var request = SignedSlackRequest.Event(SlackPayloads.Callback(SlackPayloads.AppMention(channel, ts, text), eventId));
         using var response = await slack.SendAsync(request, Ct);
         response.EnsureSuccessStatusCode();
 

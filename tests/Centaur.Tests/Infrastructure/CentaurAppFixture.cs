@@ -28,6 +28,11 @@ public class CentaurAppFixture : IAsyncLifetime
 
     protected virtual bool EphemeralDatabase => true;
 
+    /// <summary>What a derived fixture changes in the app model before it starts (e.g. where telemetry goes).</summary>
+    protected virtual void ConfigureApp(IDistributedApplicationTestingBuilder builder)
+    {
+    }
+
     public virtual async ValueTask InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
@@ -52,6 +57,7 @@ public class CentaurAppFixture : IAsyncLifetime
             .SetMinimumLevel(LogLevel.Warning)
             // Health probes fail until each service listens; those expected failures are not news.
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
+        ConfigureApp(builder);
         var app = await builder.BuildAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
         CollectLogs(app);
