@@ -1,4 +1,5 @@
 using Centaur.Tests.Infrastructure;
+using Centaur.Tests.Slack;
 
 namespace Centaur.Tests.Chaos;
 
@@ -35,7 +36,7 @@ public sealed class ChaosFixture : IAsyncLifetime
         var environment = new Dictionary<string, string>
         {
             ["ConnectionStrings__centaur"] = api.ConnectionString,
-            ["Slack__SigningSecret"] = Slack.SignedSlackRequest.Secret,
+            ["Slack__SigningSecret"] = SignedSlackRequest.Secret,
             ["Slack__BotToken"] = "xoxb-test-token",
             ["Slack__AppId"] = "A0001",
             ["Slack__ApiBaseUrl"] = slackApiBaseUrl.ToString(),

@@ -178,11 +178,10 @@ public sealed class ChaosPostgres : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         Kill();
         _postmaster?.Dispose();
-        await Task.Yield();
         try
         {
             Directory.Delete(_work, recursive: true);
@@ -191,5 +190,7 @@ public sealed class ChaosPostgres : IAsyncDisposable
         {
             // best effort: /tmp
         }
+
+        return ValueTask.CompletedTask;
     }
 }

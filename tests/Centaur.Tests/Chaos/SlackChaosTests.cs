@@ -36,7 +36,7 @@ public sealed class SlackChaosTests(ChaosFixture fixture) : IAsyncLifetime
         var deliveries = await Task.WhenAll(new int?[] { null, 1, 2 }.Select(retry =>
             http.SendAsync(SignedSlackRequest.Event(SlackPayloads.Callback(mention, eventId), retryNum: retry), TestContext.Current.CancellationToken)));
         var final = await FinalReplyAsync(channel, ts);
-        await QuietAsync(channel, ts);
+        await QuietAsync();
 
         Assert.All(deliveries, d => Assert.True(d.IsSuccessStatusCode, $"{(int)d.StatusCode}"));
         Assert.Equal(undisturbed, final.Text);
@@ -108,7 +108,7 @@ public sealed class SlackChaosTests(ChaosFixture fixture) : IAsyncLifetime
         Assert.Equal(slackAppliedThePost ? 1 : 0, BotReplies(channel, ts).Count);
         await adapter.StartAsync(TestContext.Current.CancellationToken);
         var final = await FinalReplyAsync(channel, ts);
-        await QuietAsync(channel, ts);
+        await QuietAsync();
 
         Assert.Equal(undisturbed, final.Text);
         Assert.Single(BotReplies(channel, ts));
@@ -137,7 +137,7 @@ public sealed class SlackChaosTests(ChaosFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>A late duplicate would come from the outbox's next poll: give it two polls to show up.</summary>
-    private static Task QuietAsync(string channel, string ts) => Task.Delay(TimeSpan.FromSeconds(1.5), TestContext.Current.CancellationToken);
+    private static Task QuietAsync() => Task.Delay(TimeSpan.FromSeconds(1.5), TestContext.Current.CancellationToken);
 
     /// <summary>One execution for the thread; its delivery acknowledged with the one reply's reference.</summary>
     private async Task AssertOneTurnDeliveredAsync(string channel, string ts)
