@@ -135,8 +135,10 @@ internal sealed class EgressForwarder(
         return true;
     }
 
-    private static EgressDenial? AllowlistDenial(EgressContext egress) =>
-        egress.Target.IsAllowed(egress.Port) ? null : EgressDenial.HostNotAllowed(egress.Host, egress.Port);
+    private EgressDenial? AllowlistDenial(EgressContext egress) =>
+        !policies.IsLoaded ? EgressDenial.PolicyNotLoaded()
+        : egress.Target.IsAllowed(egress.Port) ? null
+        : EgressDenial.HostNotAllowed(egress.Host, egress.Port);
 
     private async Task ForwardAsync(HttpContext context, EgressContext egress, string destinationPrefix, EgressDenial? denial)
     {

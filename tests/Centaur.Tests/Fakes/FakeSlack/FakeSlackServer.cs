@@ -120,6 +120,15 @@ public sealed class FakeSlackServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sees each Web API call before Slack applies it (a test may crash the caller here); false drops the call:
+    /// the connection is aborted and nothing is applied, as if the request never reached Slack.
+    /// </summary>
+    public Func<SlackCall, bool>? BeforeApply { get; set; }
+
+    /// <summary>Sees each Web API call after Slack applied it and before the caller gets the answer.</summary>
+    public Action<SlackCall>? AfterApply { get; set; }
+
     public IReadOnlyList<FakeSocket> Sockets
     {
         get
@@ -155,9 +164,16 @@ public sealed class FakeSlackServer : IAsyncDisposable
     {
         var args = await ReadArgumentsAsync(context.Request);
         var token = context.Request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal);
+        var call = new SlackCall(method, args, token, DateTimeOffset.UtcNow);
         lock (_lock)
         {
-            _calls.Add(new SlackCall(method, args, token, DateTimeOffset.UtcNow));
+            _calls.Add(call);
+        }
+
+        if (BeforeApply?.Invoke(call) == false)
+        {
+            context.Abort();
+            return;
         }
 
         if (_faults.TryGetValue(method, out var faults) && faults.TryDequeue(out var fault))
@@ -177,6 +193,8 @@ public sealed class FakeSlackServer : IAsyncDisposable
         {
             reply = Dispatch(method, args, token);
         }
+
+        AfterApply?.Invoke(call);
 
         await context.Response.WriteAsync(reply.ToJsonString(), context.RequestAborted);
     }

@@ -122,12 +122,14 @@ public sealed class FakeUpstreamServer : IAsyncDisposable
         });
     }
 
-    private static async Task SseAsync(HttpContext context, int n = 50, int intervalMs = 50)
+    /// <summary>n ticks, intervalMs apart; with echo=HEADER each tick also carries that request header's value.</summary>
+    private static async Task SseAsync(HttpContext context, int n = 50, int intervalMs = 50, string? echo = null)
     {
         context.Response.ContentType = "text/event-stream";
+        var echoed = echo is null ? "" : $",\"echo\":{JsonSerializer.Serialize(context.Request.Headers[echo].ToString())}";
         for (var i = 0; i < n; i++)
         {
-            await context.Response.WriteAsync($"id: {i}\nevent: tick\ndata: {{\"i\":{i}}}\n\n", context.RequestAborted);
+            await context.Response.WriteAsync($"id: {i}\nevent: tick\ndata: {{\"i\":{i}{echoed}}}\n\n", context.RequestAborted);
             await context.Response.Body.FlushAsync(context.RequestAborted);
             if (i < n - 1)
             {
