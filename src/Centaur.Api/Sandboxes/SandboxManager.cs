@@ -124,11 +124,12 @@ internal sealed partial class SandboxManager(
             env["CENTAUR_PROXY_URL"] = proxy;
         }
 
+        // No sandbox token here: an environment ends up in pod specs and process command lines (bwrap --setenv) where
+        // others can read it. Tokens travel only over the wire, in sandbox.setup and in every turn.start.
         if (session is not null)
         {
             env["CENTAUR_THREAD_KEY"] = session.ThreadKey;
             env["CENTAUR_THREAD_HASH"] = Threads.ThreadKey.Hash(session.ThreadKey);
-            env["CENTAUR_SANDBOX_TOKEN"] = tokens.Issue(session.ThreadKey, sandboxId);
             AddIfSet(env, "CENTAUR_PERSONA", session.Persona);
             AddIfSet(env, "CENTAUR_REPO", session.Repo);
             AddIfSet(env, "CENTAUR_HARNESS_SESSION_ID", session.HarnessSessionId);

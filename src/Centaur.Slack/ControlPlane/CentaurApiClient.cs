@@ -25,6 +25,24 @@ internal sealed class CentaurApiClient(IHttpClientFactory factory, IOptions<Cent
     public Task<ExecuteResponse> ExecuteAsync(string threadKey, string idempotencyKey, CancellationToken cancellationToken) =>
         PostAsync<ExecuteResponse>("agent/execute", new ExecuteRequest(threadKey, idempotencyKey), cancellationToken);
 
+    /// <summary>
+    /// Starts a workflow from a slash command. The API refuses bad input with a ProblemDetails whose detail is written
+    /// for the person who typed the command, so a 4xx comes back as the answer; anything else throws (and is retried).
+    /// </summary>
+    public async Task<SlashCommandAnswer> SlashCommandAsync(SlashCommand command, CancellationToken cancellationToken)
+    {
+        using var response = await Client().PostAsJsonAsync("workflows/slash-command", command, Json, cancellationToken);
+        if ((int)response.StatusCode is >= 400 and < 500 and not 401 and not 403)
+        {
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            return new SlashCommandAnswer(problem.RootElement.TryGetProperty("detail", out var detail) ? detail.GetString() ?? "" : "That command was refused.");
+        }
+
+        await EnsureSuccessAsync(response, cancellationToken);
+        return await response.Content.ReadFromJsonAsync<SlashCommandAnswer>(Json, cancellationToken)
+            ?? throw new CentaurApiException("workflows/slash-command", response.StatusCode, "empty_body");
+    }
+
     public async Task CancelAsync(long executionId, CancellationToken cancellationToken)
     {
         using var response = await Client().PostAsync($"agent/executions/{executionId}/cancel", null, cancellationToken);

@@ -14,6 +14,11 @@ internal sealed record ExecuteRequest(string ThreadKey, string IdempotencyKey);
 
 internal sealed record ExecuteResponse(long ExecutionId, string ThreadKey, string State);
 
+/// <summary>A Slack slash command as the API's workflow trigger takes it (POST /workflows/slash-command).</summary>
+internal sealed record SlashCommand(string? Command, string? Text, string? UserId, string? UserName, string? ChannelId, string? TeamId, string? TriggerId);
+
+internal sealed record SlashCommandAnswer(string Text);
+
 internal sealed record ClaimRequest(string Client, int Max, int LeaseSeconds);
 
 internal sealed record AckRequest(string LeaseToken, string ExternalRef);

@@ -182,8 +182,18 @@ internal sealed partial class SlackEvents(
 
         if (text.Length == 0 || text.Equals("help", StringComparison.OrdinalIgnoreCase))
         {
-            await slack.PostEphemeralAsync(channel, user, "Ask me anything about the team's code: `/centaur why are the billing tests failing?` — or mention me in a thread.", null, cancellationToken);
+            await slack.PostEphemeralAsync(channel, user, "Ask me anything about the team's code: `/centaur why are the billing tests failing?` — or mention me in a thread. `/centaur run <workflow> [input]` starts a workflow.", null, cancellationToken);
             return "help";
+        }
+
+        if (text.Equals("run", StringComparison.OrdinalIgnoreCase) || text.StartsWith("run ", StringComparison.OrdinalIgnoreCase))
+        {
+            // `/centaur run <workflow> [input]` starts a workflow; the API keys the run on trigger_id, so a retried
+            // delivery does not start it twice.
+            var answer = await api.SlashCommandAsync(new SlashCommand((string?)payload["command"], text, user, (string?)payload["user_name"],
+                channel, (string?)payload["team_id"], (string?)payload["trigger_id"]), cancellationToken);
+            await slack.PostEphemeralAsync(channel, user, answer.Text, null, cancellationToken);
+            return "workflow";
         }
 
         var ts = await slack.PostMessageAsync(new SlackMessage(channel, null, $"<@{user}> asked: {MrkdwnEscapeKeepingMentions(text)}"), cancellationToken);
