@@ -29,7 +29,7 @@ internal enum BodyKind
 }
 
 /// <summary>One endpoint of Centaur.Api as the app maps it (method and route pattern), and what it expects.</summary>
-internal sealed record ApiRoute(string Method, string Pattern, Access Access, BodyKind Body = BodyKind.None)
+internal sealed record ApiRoute(string Method, string Pattern, Access Access, BodyKind Body = BodyKind.None, params string[] BadQueries)
 {
     /// <summary>
     /// Every public endpoint of Centaur.Api. A test compares this list with the app's EndpointDataSource, so an
@@ -43,9 +43,9 @@ internal sealed record ApiRoute(string Method, string Pattern, Access Access, Bo
 
         new("POST", "/agent/spawn", Access.Agent, BodyKind.Json),
         new("POST", "/agent/message", Access.Agent, BodyKind.Json),
-        new("GET", "/agent/threads", Access.Agent),
+        new("GET", "/agent/threads", Access.Agent, BodyKind.None, "?limit=ten", "?source=%00"),
         new("GET", "/agent/threads/{threadKey}", Access.Agent),
-        new("GET", "/agent/threads/{threadKey}/events", Access.Agent),
+        new("GET", "/agent/threads/{threadKey}/events", Access.Agent, BodyKind.None, "?after_event_id=first", "?execution_id=1e3"),
         new("POST", "/agent/execute", Access.Agent, BodyKind.Json),
         new("GET", "/agent/executions/{executionId:long}", Access.Agent),
         new("POST", "/agent/executions/{executionId:long}/cancel", Access.Agent),
@@ -62,7 +62,7 @@ internal sealed record ApiRoute(string Method, string Pattern, Access Access, Bo
         new("GET", "/personas/", Access.Agent),
         new("GET", "/workflows/", Access.Agent),
         new("POST", "/workflows/{workflow}/runs", Access.Agent, BodyKind.Json),
-        new("GET", "/workflows/runs", Access.Agent),
+        new("GET", "/workflows/runs", Access.Agent, BodyKind.None, "?limit=%2B%2B", "?workflow=%00"),
         new("GET", "/workflows/runs/{runId:long}", Access.Agent),
         new("POST", "/workflows/runs/{runId:long}/cancel", Access.Agent),
         new("POST", "/workflows/slash-command", Access.Agent, BodyKind.Json),
@@ -71,7 +71,7 @@ internal sealed record ApiRoute(string Method, string Pattern, Access Access, Bo
         new("DELETE", "/admin/keys/{name}", Access.Admin),
         new("POST", "/admin/reconcile", Access.Admin),
 
-        new("GET", "/audit/egress", Access.Admin),
+        new("GET", "/audit/egress", Access.Admin, BodyKind.None, "?after_id=x", "?limit=99999999999999999999", "?thread_key=%00"),
         new("GET", "/egress/policy", Access.Admin),
         new("PUT", "/egress/settings", Access.Admin, BodyKind.Json),
         new("PUT", "/egress/hosts/{host}", Access.Admin, BodyKind.Json),

@@ -17,6 +17,17 @@ internal static class ApiSweep
     /// <summary>Route values that try to climb out of their segment, encoded so they reach the server verbatim.</summary>
     private static readonly string[] s_traversals = ["..%2F..%2F..%2Fetc%2Fpasswd", "%2e%2e%2f%2e%2e%2fadmin%2fkeys", "..%5C..%5Cappsettings.json"];
 
+    /// <summary>Postgres refuses U+0000 in text: a field that reaches the database unchecked becomes a 500.</summary>
+    private static readonly string s_nulBody = new System.Text.Json.Nodes.JsonObject
+    {
+        ["thread_key"] = "sweep:nul\u0000", ["text"] = "a\u0000b", ["author"] = "\u0000", ["client_message_id"] = "\u0000",
+        ["idempotency_key"] = "\u0000", ["harness"] = "\u0000", ["persona"] = "\u0000", ["repo"] = "\u0000",
+        ["client"] = "\u0000", ["lease_token"] = "\u0000", ["external_ref"] = "\u0000", ["name"] = "\u0000", ["scopes"] = new System.Text.Json.Nodes.JsonArray("\u0000"),
+        ["mode"] = "\u0000", ["connect_to"] = "\u0000", ["host"] = "\u0000", ["secret"] = "\u0000", ["format"] = "\u0000",
+        ["headers"] = new System.Text.Json.Nodes.JsonArray("\u0000"), ["destination"] = "\u0000", ["command"] = "\u0000",
+        ["inputs"] = new System.Text.Json.Nodes.JsonObject { ["\u0000"] = "\u0000" }, ["trusted_ca_pem"] = "\u0000",
+    }.ToJsonString();
+
     public static IEnumerable<SweepCase> Cases(SweepCredentials c) =>
         ApiRoute.All.SelectMany(route => For(route, c)).Concat(Service(c));
 
@@ -65,11 +76,17 @@ internal static class ApiSweep
             yield return new(name, "malformed JSON", Http(route.Method, path, valid, """{"thread_key": """), 400, malformed, audit);
             yield return new(name, "JSON of the wrong shape", Http(route.Method, path, valid, "[1,2,3]"), 400, malformed, audit);
             yield return new(name, "not UTF-8", Http(route.Method, path, valid, [0xFF, 0xFE, (byte)'{']), 400, malformed, audit);
+            yield return new(name, "NUL characters in every field", Http(route.Method, path, valid, s_nulBody), 0, null, audit);
             yield return new(name, "oversize body", Http(route.Method, path, valid, "{", declaredLength: Oversize), 413, "body_too_large");
             if (route.Access != Access.Sandbox)
             {
                 yield return new(name, "not JSON content", Http(route.Method, path, valid, "thread_key=x", "application/x-www-form-urlencoded"), 415, null);
             }
+        }
+
+        foreach (var query in route.BadQueries)
+        {
+            yield return new(name, $"query {query}", Http(route.Method, path + query, valid), 400, query.Contains("%00", StringComparison.Ordinal) ? "invalid_text" : "invalid_request");
         }
 
         foreach (var traversal in s_traversals)
@@ -108,6 +125,8 @@ internal static class ApiSweep
         yield return new(Name, "static assets, encoded dots", Http("GET", "/console/%2e%2e/%2e%2e/appsettings.Development.json"), 404, "not_found");
         yield return new(Name, "agent route climbing into admin", Http("POST", "/agent/threads/../../admin/keys", Bearer(c.AgentKey), """{"name":"sweep"}"""), 403, "forbidden");
         yield return new(Name, "admin key through a thread path", Http("DELETE", "/agent/threads/..%2F..%2Fadmin%2Fkeys%2Fadmin", admin), 0, null);
+        // Kestrel refuses NUL in a path before routing (so no route value ever holds one): no body, no code.
+        yield return new(Name, "NUL in the path", Http("GET", "/agent/threads/sweep%3A%00", Bearer(c.AgentKey)), 400, "");
         // Kestrel refuses a Host that differs from the absolute-form authority before the app runs: no body, no code.
         yield return new(Name, "absolute-form target, other host", Http("GET", "http://evil.test/agent/threads", Bearer(c.AgentKey)), 400, "");
     }
