@@ -28,10 +28,11 @@ internal static class ApiSweep
         ["inputs"] = new System.Text.Json.Nodes.JsonObject { ["\u0000"] = "\u0000" }, ["trusted_ca_pem"] = "\u0000",
     }.ToJsonString();
 
-    public static IEnumerable<SweepCase> Cases(SweepCredentials c) =>
-        ApiRoute.All.SelectMany(route => For(route, c)).Concat(Service(c));
+    /// <param name="revokedKey">A key that was valid and has been revoked.</param>
+    public static IEnumerable<SweepCase> Cases(SweepCredentials c, string revokedKey) =>
+        ApiRoute.All.SelectMany(route => For(route, c, revokedKey)).Concat(Service(c));
 
-    private static IEnumerable<SweepCase> For(ApiRoute route, SweepCredentials c)
+    private static IEnumerable<SweepCase> For(ApiRoute route, SweepCredentials c, string revokedKey)
     {
         var path = route.SamplePath;
         var name = route.ToString();
@@ -48,6 +49,8 @@ internal static class ApiSweep
         {
             yield return new(name, "no credentials", Http(route.Method, path, body: json), 401, Unauthorized);
             yield return new(name, "unknown API key", Http(route.Method, path, Bearer("ck_sweep_unknown_key_0123456789"), json), 401, Unauthorized);
+            yield return new(name, "revoked API key", Http(route.Method, path, Bearer(revokedKey), json), 401, Unauthorized);
+            yield return new(name, "unknown key cookie", Http(route.Method, path, body: json, headers: [("Cookie", "centaur_key=ck_sweep_unknown_key_0123456789")]), 401, Unauthorized);
             yield return new(name, "not a bearer", Http(route.Method, path, "Basic " + Convert.ToBase64String("user:pass"u8), json), 401, Unauthorized);
             yield return new(name, "forged sandbox token", Http(route.Method, path, Bearer(c.ForgedSandboxToken), json), 401, Unauthorized);
             yield return new(name, "foreign sandbox token", Http(route.Method, path, Bearer(c.ForeignSandboxToken), json), 401, Unauthorized);
@@ -102,6 +105,12 @@ internal static class ApiSweep
         {
             yield return new(name, "no key cookie", Http(route.Method, path), 302, "");
             yield return new(name, "unknown key cookie", Http(route.Method, path, headers: [("Cookie", "centaur_key=ck_sweep_unknown_key_0123456789")]), 302, "");
+            yield return new(name, "revoked key cookie", Http(route.Method, path, headers: [("Cookie", $"centaur_key={revokedKey}")]), 302, "");
+            if (route.Method == "POST")
+            {
+                yield return new(name, "signed in, no antiforgery token", Http(route.Method, path, body: "_handler=x", contentType: "application/x-www-form-urlencoded",
+                    headers: [("Cookie", $"centaur_key={c.AgentKey}")]), 400, "invalid_antiforgery_token");
+            }
         }
 
         if (route.Access == Access.ConsoleForm)

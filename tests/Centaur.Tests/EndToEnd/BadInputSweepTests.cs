@@ -33,13 +33,15 @@ public sealed class BadInputSweepTests(CentaurAppFixture fixture)
     public async Task EveryApiEndpointRefusesBadInputWithACodeAndWritesNothing()
     {
         var credentials = await SweepCredentials.FromAsync(fixture, Ct);
+        var revokedKey = await CreateRevokedKeyAsync(credentials);
         await using var db = NpgsqlDataSource.Create((await fixture.App.GetConnectionStringAsync("postgres", Ct))!);
         var tables = await TableCounts.ForAsync(db, Ct);
         await tables.SettleAsync(Ct);
-        var runner = new SweepRunner(fixture.App.GetEndpoint("api", "http"), tables, credentials.Secrets, ProblemCode);
+        var runner = new SweepRunner(fixture.App.GetEndpoint("api", "http"), tables, [.. credentials.Secrets, revokedKey], ProblemCode);
 
-        var failures = await runner.RunAsync(ApiSweep.Cases(credentials), Ct);
+        var failures = await runner.RunAsync(ApiSweep.Cases(credentials, revokedKey), Ct);
 
+        TestContext.Current.TestOutputHelper?.WriteLine($"{runner.Sent} requests");
         Assert.True(failures.Count == 0, $"{failures.Count} of {runner.Sent} requests:\n{string.Join('\n', failures)}");
         Assert.True(runner.Sent > ApiRoute.All.Count * 3, $"only {runner.Sent} requests were sent");
     }
@@ -56,6 +58,7 @@ public sealed class BadInputSweepTests(CentaurAppFixture fixture)
 
         var failures = await runner.RunAsync(SlackSweep.Cases(), Ct);
 
+        TestContext.Current.TestOutputHelper?.WriteLine($"{runner.Sent} requests");
         Assert.True(failures.Count == 0, $"{failures.Count} of {runner.Sent} requests:\n{string.Join('\n', failures)}");
         Assert.Empty(bed.Api.Spawns);
         Assert.Empty(bed.Api.Messages);
@@ -78,7 +81,8 @@ public sealed class BadInputSweepTests(CentaurAppFixture fixture)
 
             var failures = await runner.RunAsync(ProxySweep.Cases(credentials), Ct);
 
-            Assert.True(failures.Count == 0, $"{failures.Count} of {runner.Sent} requests:\n{string.Join('\n', failures)}");
+            TestContext.Current.TestOutputHelper?.WriteLine($"{runner.Sent} requests");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {runner.Sent} requests:\n{string.Join('\n', failures)}");
             var audit = await AuditSinceAsync(db, auditBefore);
             Assert.DoesNotContain(audit, row => row.Contains("\"allow\"", StringComparison.Ordinal));
             Assert.DoesNotContain(audit, row => credentials.Secrets.Any(s => row.Contains(s, StringComparison.Ordinal)));
@@ -87,6 +91,41 @@ public sealed class BadInputSweepTests(CentaurAppFixture fixture)
         {
             using var removed = await api.DeleteAsync($"/egress/routes/{ProxySweep.Route}", Ct);
         }
+    }
+
+    /// <summary>
+    /// The sweep's own AppHost: its Slack adapter has no signing secret (the AppHost's default), so it cannot tell a
+    /// real request from a forged one and answers every one 503 slack_not_configured, stores nothing and says nothing
+    /// more. (The signed cases run against the same adapter with a secret, in the test above.)
+    /// </summary>
+    [Fact]
+    public async Task TheAppHostsSlackWithoutASigningSecretRefusesEverythingAndWritesNothing()
+    {
+        var credentials = await SweepCredentials.FromAsync(fixture, Ct);
+        Assert.SkipWhen(credentials.SlackSigningSecretIsSet, "the AppHost was given a Slack signing secret (user secrets or environment)");
+        await using var db = NpgsqlDataSource.Create((await fixture.App.GetConnectionStringAsync("postgres", Ct))!);
+        var tables = await TableCounts.ForAsync(db, Ct);
+        await tables.SettleAsync(Ct);
+        var runner = new SweepRunner(fixture.App.GetEndpoint("slack", "http"), tables, credentials.Secrets, ProblemCode);
+        var unconfigured = SlackSweep.Cases().Select(c => c.Status is 404 or 405 ? c : c with { Status = 503, Code = "slack_not_configured" });
+
+        var failures = await runner.RunAsync(unconfigured, Ct);
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"{runner.Sent} requests");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {runner.Sent} requests:\n{string.Join('\n', failures)}");
+    }
+
+    /// <summary>An agent key that worked until an operator revoked it.</summary>
+    private async Task<string> CreateRevokedKeyAsync(SweepCredentials credentials)
+    {
+        using var api = fixture.App.CreateHttpClient("api");
+        api.DefaultRequestHeaders.Authorization = new("Bearer", credentials.AdminKey);
+        var name = $"sweep-revoked-{Guid.NewGuid():N}"[..30];
+        using var created = await api.PostAsJsonAsync("/admin/keys", new { name, scopes = new[] { "agent" } }, Ct);
+        var key = JsonNode.Parse(await created.Content.ReadAsStringAsync(Ct))!["key"]!.GetValue<string>();
+        using var revoked = await api.DeleteAsync($"/admin/keys/{name}", Ct);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, revoked.StatusCode);
+        return key;
     }
 
     /// <summary>The <c>code</c> extension of a ProblemDetails (null for anything else).</summary>

@@ -19,6 +19,7 @@ internal sealed class SweepCredentials
     private SweepCredentials(Dictionary<string, string> parameters, string databasePassword)
     {
         AgentKey = parameters["slack-api-key"];
+        SlackSigningSecretIsSet = parameters.GetValueOrDefault("slack-signing-secret") is { Length: > 0 };
         AdminKey = parameters["admin-api-key"];
         var tokenKey = Encoding.UTF8.GetBytes(parameters["sandbox-token-key"]);
         var inAnHour = DateTimeOffset.UtcNow.AddHours(1);
@@ -57,6 +58,8 @@ internal sealed class SweepCredentials
     public string ForgedSandboxToken { get; }
 
     public IReadOnlyList<string> Secrets { get; }
+
+    public bool SlackSigningSecretIsSet { get; }
 
     public static async Task<SweepCredentials> FromAsync(CentaurAppFixture fixture, CancellationToken cancellationToken)
     {
