@@ -134,6 +134,8 @@ internal static class ApiSweep
         yield return new(Name, "static assets, encoded dots", Http("GET", "/console/%2e%2e/%2e%2e/appsettings.Development.json"), 404, "not_found");
         yield return new(Name, "agent route climbing into admin", Http("POST", "/agent/threads/../../admin/keys", Bearer(c.AgentKey), """{"name":"sweep"}"""), 403, "forbidden");
         yield return new(Name, "admin key through a thread path", Http("DELETE", "/agent/threads/..%2F..%2Fadmin%2Fkeys%2Fadmin", admin), 0, null);
+        // Kestrel refuses a head over its 32 KB limit before the app runs: no body, no code.
+        yield return new(Name, "huge Authorization header", Http("GET", "/agent/threads", Bearer(new string('k', 64 * 1024))), 431, "");
         // Kestrel refuses NUL in a path before routing (so no route value ever holds one): no body, no code.
         yield return new(Name, "NUL in the path", Http("GET", "/agent/threads/sweep%3A%00", Bearer(c.AgentKey)), 400, "");
         // Kestrel refuses a Host that differs from the absolute-form authority before the app runs: no body, no code.

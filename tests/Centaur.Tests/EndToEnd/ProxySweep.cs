@@ -51,6 +51,12 @@ internal static class ProxySweep
         yield return Case("GET https://… (forward)", "https in absolute form", Http("GET", "https://api.sweep.test/x", headers: [("Host", "api.sweep.test"), ("Proxy-Authorization", Basic(c.SandboxToken))]), 400, "https_absolute_form");
         yield return Case("CONNECT (forward)", "no port", Http("CONNECT", "api.sweep.test", headers: [("Proxy-Authorization", Basic(c.SandboxToken))]), 400, "bad_connect");
         yield return Case("CONNECT (forward)", "head too large", Http("CONNECT", "api.sweep.test:443", headers: [("X-Filler", new string('x', 64 * 1024))]), 431, "connect_head_too_large");
+        // A valid sandbox going where the policy does not allow (nothing is on the sweep AppHost's allowlist): refused
+        // before the ledger or the upstream sees anything. (A CONNECT to such a host is accepted and refused inside the
+        // tunnel, where the client's TLS stack can show the JSON error: IronProxy/ForwardProxyTests.)
+        var valid = Basic(c.SandboxToken);
+        yield return Case("GET http://… (forward)", "valid token, host not allowed", Http("GET", "http://plain.sweep.test/x", headers: [("Host", "plain.sweep.test"), ("Proxy-Authorization", valid)]), 403, "host_not_allowed");
+        yield return Case($"/{Route}/… (reverse)", "valid token, path traversal", Http("GET", $"/{Route}/..%2F..%2Fetc%2Fpasswd", headers: [("Proxy-Authorization", valid)]), 403, "host_not_allowed");
         yield return Case($"/_t/…/{Route}/… (reverse)", "path traversal in the token", Http("GET", $"/_t/..%2F..%2Fetc%2Fpasswd/{Route}/x"), 407, "proxy_authentication_required");
 
         // The proxy's own endpoints and anything that is not a route.
