@@ -36,6 +36,7 @@ internal static class IronProxyExtensions
         services.AddSingleton<SandboxAuthenticator>();
         services.AddSingleton<ISecretStore, ConfigurationSecretStore>();
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<Tracing.TurnTraces>();
         services.AddHostedService<AuditWriter>();
         services.AddSingleton<SideEffectLedger>();
         services.AddSingleton<UpstreamClient>();

@@ -61,6 +61,13 @@ internal sealed class SlackOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a claimed final delivery stays the adapter's: long enough to post an answer through Slack's rate
+    /// limits, and how late an answer is when the adapter crashed after claiming it (the row is claimed again then).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "00:30:00")]
+    public TimeSpan DeliveryLease { get; set; } = TimeSpan.FromMinutes(2);
+
     public bool CanPost => !string.IsNullOrWhiteSpace(BotToken);
 }
 

@@ -215,6 +215,14 @@ internal sealed class ExecutionStore(NpgsqlDataSource db)
         return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
+    public async Task SetTurnTraceAsync(long executionId, string traceparent, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("UPDATE agent_execution_requests SET turn_traceparent = @traceparent WHERE id = @id");
+        command.Parameters.AddWithValue("id", executionId);
+        command.Parameters.AddWithValue("traceparent", traceparent);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task SetTurnAsync(long executionId, string turnId, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand("UPDATE agent_execution_requests SET turn_id = @turn_id WHERE id = @id");

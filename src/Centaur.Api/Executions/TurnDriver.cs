@@ -52,20 +52,23 @@ internal sealed partial class TurnDriver(
         int attempt;
         if (reclaimed && session.InflightExecutionId == execution.ExecutionId && session.InflightTurnId is { } inflight && session.InflightPayload is { } stored)
         {
-            // A worker died while driving this turn (API restart). Its sandbox is presumed gone with it.
+            // A worker stopped driving this turn: an API restart, or this very process lost its lease when Postgres
+            // went away. In the second case the sandbox is still running (or has finished) the interrupted attempt;
+            // sending the turn to it again would give its harness the prompt twice and mix the two attempts' output.
+            // So it is stopped like a dead one, before the ledger is read (it can record no effect after that).
             turnId = inflight;
             payload = stored;
             attempt = session.Attempts;
+            if (session.SandboxId is { } orphan)
+            {
+                await sandboxes.MarkDeadAsync(thread, orphan, leaseLost);
+            }
+
             var effects = await finisher.EffectsAsync(thread, turnId, leaseLost);
             if (effects.Count > 0)
             {
                 await FinishInterruptedAsync(execution, owner, effects);
                 return;
-            }
-
-            if (session.SandboxId is { } orphan && !sandboxes.HasLiveWire(thread))
-            {
-                await sandboxes.MarkDeadAsync(thread, orphan, leaseLost);
             }
 
             attempt = await sessions.IncrementAttemptsAsync(thread, leaseLost);
@@ -163,9 +166,11 @@ internal sealed partial class TurnDriver(
         connection.DrainStale();
         var line = payload.DeepClone().AsObject();
         line["sandbox_token"] = tokens.Issue(thread, connection.SandboxId);
-        if (Activity.Current is { } current)
+        if (Activity.Current is { Id: { } traceparent })
         {
-            line["traceparent"] = current.Id;
+            // The sandbox gets the turn's trace context, and the proxy finds it by thread for the sandbox's calls.
+            line["traceparent"] = traceparent;
+            await executions.SetTurnTraceAsync(execution.ExecutionId, traceparent, leaseLost);
         }
 
         try

@@ -50,6 +50,13 @@ internal sealed record EgressDenial(int Status, string Code, string Message)
     public static EgressDenial HttpsAbsoluteForm() => new(400, "https_absolute_form",
         "iron-proxy: send https:// requests through CONNECT (HTTPS_PROXY), not as absolute-form requests.");
 
+    /// <summary>
+    /// A proxy that has just (re)started and not read its policy yet: retryable, unlike the 403 the empty policy
+    /// would give, which tells a harness (and an operator) that the host is not allowed.
+    /// </summary>
+    public static EgressDenial PolicyNotLoaded() => new(503, "policy_not_loaded",
+        "iron-proxy: the egress policy is not loaded yet (the proxy is starting); retry in a moment.");
+
     public static EgressDenial LedgerUnavailable() => new(503, "ledger_unavailable",
         "iron-proxy: the side-effect ledger could not be written, so the request was not forwarded; retry.");
 

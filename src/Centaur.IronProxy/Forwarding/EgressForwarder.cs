@@ -3,6 +3,7 @@ using System.Net;
 using Centaur.IronProxy.Audit;
 using Centaur.IronProxy.Identity;
 using Centaur.IronProxy.Policy;
+using Centaur.IronProxy.Tracing;
 using Centaur.IronProxy.Tunnel;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -22,6 +23,7 @@ internal sealed class EgressForwarder(
     PolicyStore policies,
     SandboxAuthenticator authenticator,
     AuditLog audit,
+    TurnTraces traces,
     IOptions<IronProxyOptions> options,
     TimeProvider time)
 {
@@ -133,12 +135,15 @@ internal sealed class EgressForwarder(
         return true;
     }
 
-    private static EgressDenial? AllowlistDenial(EgressContext egress) =>
-        egress.Target.IsAllowed(egress.Port) ? null : EgressDenial.HostNotAllowed(egress.Host, egress.Port);
+    private EgressDenial? AllowlistDenial(EgressContext egress) =>
+        !policies.IsLoaded ? EgressDenial.PolicyNotLoaded()
+        : egress.Target.IsAllowed(egress.Port) ? null
+        : EgressDenial.HostNotAllowed(egress.Host, egress.Port);
 
     private async Task ForwardAsync(HttpContext context, EgressContext egress, string destinationPrefix, EgressDenial? denial)
     {
         var started = Stopwatch.GetTimestamp();
+        using var span = await traces.StartEgressAsync(egress.Identity.ThreadKey, egress.Host, context.RequestAborted);
         context.Features.Set(egress);
         var requestBody = new CountingStream(context.Request.Body);
         var responseBody = new CountingStream(context.Response.Body);
@@ -175,6 +180,8 @@ internal sealed class EgressForwarder(
         {
             context.Request.Body = requestBody.Inner;
             context.Response.Body = responseBody.Inner;
+            span?.SetTag("http.response.status_code", context.Response.StatusCode);
+            span?.SetTag("centaur.egress.decision", egress.Decision);
             audit.Write(new AuditRecord(
                 time.GetUtcNow(),
                 egress.Identity.ThreadKey,

@@ -14,6 +14,9 @@ internal sealed class PolicyStore : IHealthCheck
 
     public EgressPolicy Current => _current;
 
+    /// <summary>False until the first policy is read from the store (a proxy that is starting or restarting).</summary>
+    public bool IsLoaded => _loaded;
+
     public void Publish(EgressPolicy policy)
     {
         _current = policy;

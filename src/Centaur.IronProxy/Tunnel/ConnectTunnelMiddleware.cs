@@ -70,6 +70,14 @@ internal sealed class ConnectTunnelMiddleware(
             return;
         }
 
+        if (!policies.IsLoaded)
+        {
+            var denial = EgressDenial.PolicyNotLoaded();
+            Audit(head, identity, denial.Status, "deny", denial.Code);
+            await WriteRawAsync(connection, 503, "Service Unavailable", denial);
+            return;
+        }
+
         var policy = policies.Current;
         var tunnel = new TunnelFeature(head.Host, head.Port, identity);
         if (!policy.Resolve(head.Host).IsAllowed(head.Port))
@@ -183,6 +191,7 @@ internal sealed class ConnectTunnelMiddleware(
             .Append($"HTTP/1.1 {status} {reason}\r\n")
             .Append($"{EgressResponses.ErrorHeader}: {denial.Code}\r\n")
             .Append(status == 407 ? "Proxy-Authenticate: Basic realm=\"centaur-ironproxy\"\r\n" : "")
+            .Append(status == 503 ? "Retry-After: 1\r\n" : "")
             .Append($"Content-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n")
             .ToString();
         var output = connection.Transport.Output;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Centaur.Slack.ControlPlane;
 using Centaur.Slack.WebApi;
 using Microsoft.Extensions.Options;
@@ -16,6 +17,7 @@ internal sealed class InboxProcessor(
     TimeProvider time,
     ILogger<InboxProcessor> logger) : BackgroundService
 {
+    private static readonly ActivitySource ActivitySource = new("Centaur.Slack");
     private const int MaxAttempts = 8;
     private static readonly TimeSpan s_lease = TimeSpan.FromSeconds(120);
 
@@ -58,6 +60,10 @@ internal sealed class InboxProcessor(
     private async Task ProcessAsync(InboxItem item, CancellationToken stoppingToken)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["SlackDelivery"] = item.DeliveryId });
+        // Continue the trace of the request that delivered the event: its API calls (and so the turn) join it.
+        var parent = item.TraceParent is { } traceparent && ActivityContext.TryParse(traceparent, null, out var context) ? context : default;
+        using var activity = ActivitySource.StartActivity($"slack {item.Kind.ToString().ToLowerInvariant()}", ActivityKind.Consumer, parent);
+        activity?.SetTag("centaur.slack.delivery_id", item.DeliveryId);
         await using var services = scopes.CreateAsyncScope();
         try
         {

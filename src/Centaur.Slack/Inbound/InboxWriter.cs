@@ -14,8 +14,8 @@ internal sealed class InboxWriter(NpgsqlDataSource dataSource, InboxSignal signa
     private const int MaxBatch = 256;
 
     private const string InsertSql = """
-        INSERT INTO slack_inbox (delivery_id, kind, transport, payload, retry_num)
-        SELECT * FROM unnest(@delivery_ids, @kinds, @transports, @payloads, @retry_nums)
+        INSERT INTO slack_inbox (delivery_id, kind, transport, payload, retry_num, traceparent)
+        SELECT * FROM unnest(@delivery_ids, @kinds, @transports, @payloads, @retry_nums, @traceparents)
         ON CONFLICT (delivery_id) DO NOTHING
         RETURNING delivery_id
         """;
@@ -25,7 +25,7 @@ internal sealed class InboxWriter(NpgsqlDataSource dataSource, InboxSignal signa
     /// <summary>Completes once the delivery is committed: true when it is new, false when it was already stored.</summary>
     public Task<bool> WriteAsync(string deliveryId, InboxKind kind, string transport, string payloadJson, int retryNum, CancellationToken cancellationToken)
     {
-        var pending = new PendingDelivery(deliveryId, kind.ToString().ToLowerInvariant(), transport, payloadJson, retryNum);
+        var pending = new PendingDelivery(deliveryId, kind.ToString().ToLowerInvariant(), transport, payloadJson, retryNum, System.Diagnostics.Activity.Current?.Id);
         return _queue.Writer.TryWrite(pending)
             ? pending.Stored.Task.WaitAsync(cancellationToken)
             : Task.FromException<bool>(new InvalidOperationException("the inbox writer has stopped"));
@@ -70,6 +70,7 @@ internal sealed class InboxWriter(NpgsqlDataSource dataSource, InboxSignal signa
             command.Parameters.Add(new NpgsqlParameter("transports", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = batch.Select(p => p.Transport).ToArray() });
             command.Parameters.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = batch.Select(p => p.PayloadJson).ToArray() });
             command.Parameters.Add(new NpgsqlParameter("retry_nums", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = batch.Select(p => p.RetryNum).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter("traceparents", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = batch.Select(p => (object?)p.TraceParent ?? DBNull.Value).ToArray() });
             var inserted = new HashSet<string>(StringComparer.Ordinal);
             await using (var reader = await command.ExecuteReaderAsync(stoppingToken))
             {
@@ -98,7 +99,7 @@ internal sealed class InboxWriter(NpgsqlDataSource dataSource, InboxSignal signa
         }
     }
 
-    private sealed record PendingDelivery(string DeliveryId, string Kind, string Transport, string PayloadJson, int RetryNum)
+    private sealed record PendingDelivery(string DeliveryId, string Kind, string Transport, string PayloadJson, int RetryNum, string? TraceParent)
     {
         public TaskCompletionSource<bool> Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -15,7 +15,7 @@ internal sealed class SlackInbox(NpgsqlDataSource dataSource, InboxWriter writer
             WHERE processed_at IS NULL AND (locked_until IS NULL OR locked_until < now())
             ORDER BY id LIMIT @max
             FOR UPDATE SKIP LOCKED)
-        RETURNING i.id, i.delivery_id, i.kind, i.payload::text, i.attempts
+        RETURNING i.id, i.delivery_id, i.kind, i.payload::text, i.attempts, i.traceparent
         """;
 
     private const string CompleteSql = """
@@ -44,7 +44,8 @@ internal sealed class SlackInbox(NpgsqlDataSource dataSource, InboxWriter writer
                 reader.GetString(1),
                 Enum.Parse<InboxKind>(reader.GetString(2), ignoreCase: true),
                 reader.GetString(3),
-                reader.GetInt32(4)));
+                reader.GetInt32(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5)));
         }
 
         return items;
@@ -75,4 +76,4 @@ internal enum InboxKind
     Command,
 }
 
-internal sealed record InboxItem(long Id, string DeliveryId, InboxKind Kind, string PayloadJson, int Attempts);
+internal sealed record InboxItem(long Id, string DeliveryId, InboxKind Kind, string PayloadJson, int Attempts, string? TraceParent = null);

@@ -22,8 +22,6 @@ internal sealed class DeliveryWorker(
     TimeProvider time,
     ILogger<DeliveryWorker> logger) : BackgroundService
 {
-    private const int LeaseSeconds = 120;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Value.CanPost)
@@ -37,7 +35,7 @@ internal sealed class DeliveryWorker(
         {
             try
             {
-                var claimed = coordinator.OutboxSupported ? await api.ClaimDeliveriesAsync(10, LeaseSeconds, stoppingToken) : [];
+                var claimed = coordinator.OutboxSupported ? await api.ClaimDeliveriesAsync(10, (int)options.Value.DeliveryLease.TotalSeconds, stoppingToken) : [];
                 foreach (var delivery in claimed)
                 {
                     await DeliverAsync(delivery, stoppingToken);

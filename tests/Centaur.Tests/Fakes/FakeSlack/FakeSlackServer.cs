@@ -120,6 +120,15 @@ public sealed class FakeSlackServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sees each Web API call before Slack applies it (a test may crash the caller here); false drops the call:
+    /// the connection is aborted and nothing is applied, as if the request never reached Slack.
+    /// </summary>
+    public Func<SlackCall, bool>? BeforeApply { get; set; }
+
+    /// <summary>Sees each Web API call after Slack applied it and before the caller gets the answer.</summary>
+    public Action<SlackCall>? AfterApply { get; set; }
+
     public IReadOnlyList<FakeSocket> Sockets
     {
         get
@@ -155,9 +164,16 @@ public sealed class FakeSlackServer : IAsyncDisposable
     {
         var args = await ReadArgumentsAsync(context.Request);
         var token = context.Request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal);
+        var call = new SlackCall(method, args, token, DateTimeOffset.UtcNow);
         lock (_lock)
         {
-            _calls.Add(new SlackCall(method, args, token, DateTimeOffset.UtcNow));
+            _calls.Add(call);
+        }
+
+        if (BeforeApply?.Invoke(call) == false)
+        {
+            context.Abort();
+            return;
         }
 
         if (_faults.TryGetValue(method, out var faults) && faults.TryDequeue(out var fault))
@@ -177,6 +193,8 @@ public sealed class FakeSlackServer : IAsyncDisposable
         {
             reply = Dispatch(method, args, token);
         }
+
+        AfterApply?.Invoke(call);
 
         await context.Response.WriteAsync(reply.ToJsonString(), context.RequestAborted);
     }
@@ -376,10 +394,10 @@ public sealed record FakeSlackMessage(string Channel, string Ts, string? ThreadT
 
     public bool Streaming { get; init; }
 
-    /// <summary>Every mrkdwn text the message shows: its text, or its section blocks when it has blocks.</summary>
-    public string Shown => Blocks is null
-        ? Text
-        : string.Join("\n", Blocks.OfType<JsonObject>().Where(b => (string?)b["type"] == "section").Select(b => (string?)b["text"]?["text"]));
+    /// <summary>Every mrkdwn text the message shows: its section blocks when it has some, else its text (as Slack shows `blocks: []`).</summary>
+    public string Shown => Blocks?.OfType<JsonObject>().Where(b => (string?)b["type"] == "section").ToList() is { Count: > 0 } sections
+        ? string.Join("\n", sections.Select(b => (string?)b["text"]?["text"]))
+        : Text;
 
     public bool HasButton(string actionId) =>
         Blocks?.OfType<JsonObject>().Any(b => b["elements"]?.AsArray().OfType<JsonObject>().Any(e => (string?)e["action_id"] == actionId) == true) == true;
