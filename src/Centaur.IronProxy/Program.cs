@@ -15,7 +15,9 @@ app.UseMiddleware<EgressMiddleware>();
 app.UseRouting();
 app.MapDefaultEndpoints();
 app.MapCertificateAuthority();
-app.MapFallback((HttpContext context) => EgressResponses.WriteDenialAsync(context, EgressDenial.NoRoute(context.Request.Path)));
+// "{**path}", not MapFallback's default "{*path:nonfile}": paths that look like files (/appsettings.json, a wrong
+// method on /ca.pem) get the JSON refusal with its code too, not an empty 404.
+app.MapFallback("{**path}", (HttpContext context) => EgressResponses.WriteDenialAsync(context, EgressDenial.NoRoute(context.Request.Path)));
 app.OpenUnixSocket();
 
 app.Run();

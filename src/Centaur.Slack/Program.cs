@@ -12,7 +12,7 @@ internal static class Program
 
         builder.AddServiceDefaults();
         builder.AddSlackAdapter();
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = SlackProblems.AddStableCode);
 
         var app = builder.Build();
 

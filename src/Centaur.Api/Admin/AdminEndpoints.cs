@@ -12,7 +12,8 @@ internal static class AdminEndpoints
 {
     public static RouteGroupBuilder MapAdmin(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/admin").WithTags("Admin").RequireAuthorization(AuthExtensions.AdminPolicy);
+        var group = routes.MapGroup("/admin").WithTags("Admin").RequireAuthorization(AuthExtensions.AdminPolicy)
+            .AddEndpointFilter<TextInputFilter>();
         group.MapPost("/keys", CreateKeyAsync);
         group.MapDelete("/keys/{name}", RevokeKeyAsync);
         group.MapPost("/reconcile", async (Sandboxes.ReconcileService reconcile, CancellationToken cancellationToken) =>

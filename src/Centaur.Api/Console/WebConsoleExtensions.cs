@@ -1,4 +1,5 @@
 using Centaur.Api.Auth;
+using Centaur.Api.Errors;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components.Endpoints;
@@ -26,19 +27,34 @@ internal static class WebConsoleExtensions
     public static WebApplication UseWebConsole(this WebApplication app)
     {
         app.UseAntiforgery();
-        app.Use(static (context, next) =>
+        app.Use(static async (context, next) =>
         {
             var endpoint = context.GetEndpoint();
-            if (endpoint?.Metadata.GetMetadata<ComponentTypeMetadata>() is null
-                || endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null
-                || IsSignedIn(context))
+            if (endpoint?.Metadata.GetMetadata<ComponentTypeMetadata>() is not null
+                && endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null
+                && !IsSignedIn(context))
             {
-                return next(context);
+                var returnUrl = context.Request.Path + context.Request.QueryString;
+                context.Response.Redirect($"{LoginPath}?returnUrl={Uri.EscapeDataString(returnUrl)}");
+                return;
             }
 
-            var returnUrl = context.Request.Path + context.Request.QueryString;
-            context.Response.Redirect($"{LoginPath}?returnUrl={Uri.EscapeDataString(returnUrl)}");
-            return Task.CompletedTask;
+            // Razor components answer a missing token with a text/plain 400, and minimal APIs check it only when they
+            // bind a form (the logout binds none, so it went unchecked): one check for every console form, answered
+            // like every other refusal of the API.
+            // UseAntiforgery validated form posts already (after a failure the form may not be read again); a post
+            // without a form is checked here.
+            if (HttpMethods.IsPost(context.Request.Method)
+                && endpoint?.Metadata.GetMetadata<IAntiforgeryMetadata>() is { RequiresValidation: true }
+                && !(context.Features.Get<IAntiforgeryValidationFeature>()?.IsValid
+                     ?? await context.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(context)))
+            {
+                await Problems.BadRequest("invalid_antiforgery_token", "The form's antiforgery token is missing or invalid; reload the page and submit it again.")
+                    .ExecuteAsync(context);
+                return;
+            }
+
+            await next(context);
         });
         return app;
     }

@@ -24,7 +24,8 @@ internal static class DeliveriesEndpoints
 {
     public static RouteGroupBuilder MapDeliveries(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/agent/deliveries").WithTags("Deliveries").RequireAuthorization(AuthExtensions.AgentPolicy);
+        var group = routes.MapGroup("/agent/deliveries").WithTags("Deliveries").RequireAuthorization(AuthExtensions.AgentPolicy)
+            .AddEndpointFilter<TextInputFilter>();
         group.MapPost("/claim", ClaimAsync);
         group.MapPost("/{deliveryId:long}/ack", AckAsync);
         return group;

@@ -1,4 +1,5 @@
 using Centaur.Api.Auth;
+using Centaur.Api.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
@@ -18,9 +19,11 @@ internal static class EgressEndpoints
     public static RouteGroupBuilder MapEgress(this IEndpointRouteBuilder endpoints)
     {
         // Operators only: the policy decides where credentials go, and the audit shows what every thread reached.
-        endpoints.MapGet("/audit/egress", GetAuditAsync).WithTags("Egress").RequireAuthorization(AuthExtensions.AdminPolicy);
+        endpoints.MapGet("/audit/egress", GetAuditAsync).WithTags("Egress").RequireAuthorization(AuthExtensions.AdminPolicy)
+            .AddEndpointFilter<TextInputFilter>();
 
-        var egress = endpoints.MapGroup("/egress").WithTags("Egress").RequireAuthorization(AuthExtensions.AdminPolicy);
+        var egress = endpoints.MapGroup("/egress").WithTags("Egress").RequireAuthorization(AuthExtensions.AdminPolicy)
+            .AddEndpointFilter<TextInputFilter>();
         egress.MapGet("/policy", GetPolicyAsync);
         egress.MapPut("/settings", PutSettingsAsync);
         egress.MapPut("/hosts/{host}", PutHostAsync);

@@ -17,7 +17,8 @@ internal static class EventsEndpoints
 
     public static RouteGroupBuilder MapEvents(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/agent").WithTags("Events").RequireAuthorization(AuthExtensions.AgentPolicy);
+        var group = routes.MapGroup("/agent").WithTags("Events").RequireAuthorization(AuthExtensions.AgentPolicy)
+            .AddEndpointFilter<TextInputFilter>();
         group.MapGet("/threads/{threadKey}/events", StreamAsync);
         return group;
     }

@@ -9,7 +9,8 @@ internal static class ExecutionsEndpoints
 {
     public static RouteGroupBuilder MapExecutions(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/agent").WithTags("Executions").RequireAuthorization(AuthExtensions.AgentPolicy);
+        var group = routes.MapGroup("/agent").WithTags("Executions").RequireAuthorization(AuthExtensions.AgentPolicy)
+            .AddEndpointFilter<TextInputFilter>();
         group.MapPost("/execute", ExecuteAsync);
         group.MapGet("/executions/{executionId:long}", GetAsync);
         group.MapPost("/executions/{executionId:long}/cancel", CancelAsync);

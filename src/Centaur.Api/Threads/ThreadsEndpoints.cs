@@ -13,7 +13,8 @@ internal static class ThreadsEndpoints
 {
     public static RouteGroupBuilder MapThreads(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/agent").WithTags("Threads").RequireAuthorization(AuthExtensions.AgentPolicy);
+        var group = routes.MapGroup("/agent").WithTags("Threads").RequireAuthorization(AuthExtensions.AgentPolicy)
+            .AddEndpointFilter<TextInputFilter>();
         group.MapPost("/spawn", SpawnAsync);
         group.MapPost("/message", MessageAsync);
         group.MapGet("/threads", ListAsync);

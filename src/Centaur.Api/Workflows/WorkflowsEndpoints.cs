@@ -13,7 +13,8 @@ internal static class WorkflowsEndpoints
 {
     public static RouteGroupBuilder MapWorkflows(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/workflows").WithTags("Workflows").RequireAuthorization(AuthExtensions.AgentPolicy);
+        var group = routes.MapGroup("/workflows").WithTags("Workflows").RequireAuthorization(AuthExtensions.AgentPolicy)
+            .AddEndpointFilter<TextInputFilter>();
         group.MapGet("/", List);
         group.MapPost("/{workflow}/runs", StartAsync);
         group.MapGet("/runs", ListRunsAsync);

@@ -6,7 +6,11 @@ using Npgsql;
 
 namespace Centaur.Tests.ControlPlane;
 
-/// <summary>Bad input gets a ProblemDetails with a stable code (and the field), and nothing is stored.</summary>
+/// <summary>
+/// Bad input gets a ProblemDetails with a stable code (and the field), and nothing is stored: the control plane's field
+/// rules, on a thread that exists. Malformed and oversize bodies, credentials and path traversal on every endpoint are
+/// swept by EndToEnd/BadInputSweepTests.
+/// </summary>
 [Collection(AppCollection.Name)]
 public sealed class BadInputTests(CentaurAppFixture fixture)
 {
@@ -19,8 +23,6 @@ public sealed class BadInputTests(CentaurAppFixture fixture)
         { "thread key with spaces", "/agent/spawn", """{"thread_key":"test:has space"}""", HttpStatusCode.BadRequest, "invalid_thread_key", "thread_key" },
         { "thread key too long", "/agent/spawn", $$"""{"thread_key":"test:{{new string('x', 260)}}"}""", HttpStatusCode.BadRequest, "invalid_thread_key", "thread_key" },
         { "unknown harness", "/agent/spawn", """{"thread_key":"test:h1","harness":"gpt-9"}""", HttpStatusCode.BadRequest, "invalid_harness", "harness" },
-        { "malformed json", "/agent/spawn", """{"thread_key": """, HttpStatusCode.BadRequest, "invalid_request", null },
-        { "wrong json type", "/agent/message", """{"thread_key":42}""", HttpStatusCode.BadRequest, "invalid_request", null },
         { "message to unknown thread", "/agent/message", """{"thread_key":"test:never-spawned","text":"hi","author":"a","client_message_id":"m"}""", HttpStatusCode.NotFound, "unknown_thread", null },
         { "message without text", "/agent/message", $$"""{"thread_key":"{{KnownThread}}","author":"a","client_message_id":"m"}""", HttpStatusCode.BadRequest, "missing_field", "text" },
         { "message without author", "/agent/message", $$"""{"thread_key":"{{KnownThread}}","text":"hi","client_message_id":"m"}""", HttpStatusCode.BadRequest, "missing_field", "author" },
@@ -28,6 +30,13 @@ public sealed class BadInputTests(CentaurAppFixture fixture)
         { "oversize text", "/agent/message", $$"""{"thread_key":"{{KnownThread}}","text":"{{new string('x', 1024 * 1024 + 1)}}","author":"a","client_message_id":"big"}""", HttpStatusCode.BadRequest, "text_too_large", "text" },
         { "execute unknown thread", "/agent/execute", """{"thread_key":"test:never-spawned","idempotency_key":"k"}""", HttpStatusCode.NotFound, "unknown_thread", null },
         { "execute without key", "/agent/execute", $$"""{"thread_key":"{{KnownThread}}"}""", HttpStatusCode.BadRequest, "missing_field", "idempotency_key" },
+        { "NUL in text", "/agent/message", $$"""{"thread_key":"{{KnownThread}}","text":"a\u0000b","author":"a","client_message_id":"nul-text"}""", HttpStatusCode.BadRequest, "invalid_text", "text" },
+        { "NUL in author", "/agent/message", $$"""{"thread_key":"{{KnownThread}}","text":"hi","author":"\u0000","client_message_id":"nul-author"}""", HttpStatusCode.BadRequest, "invalid_text", "author" },
+        { "NUL in message id", "/agent/message", $$"""{"thread_key":"{{KnownThread}}","text":"hi","author":"a","client_message_id":"\u0000"}""", HttpStatusCode.BadRequest, "invalid_text", "client_message_id" },
+        { "NUL in attachment", "/agent/message", $$"""{"thread_key":"{{KnownThread}}","text":"hi","author":"a","client_message_id":"nul-att","attachments":[{"name":"\u0000","url":"\u0000"}]}""", HttpStatusCode.BadRequest, "invalid_text", "attachments[0].name" },
+        { "NUL in idempotency key", "/agent/execute", $$"""{"thread_key":"{{KnownThread}}","idempotency_key":"\u0000"}""", HttpStatusCode.BadRequest, "invalid_text", "idempotency_key" },
+        { "NUL in persona", "/agent/spawn", """{"thread_key":"test:nul-persona","persona":"\u0000"}""", HttpStatusCode.BadRequest, "invalid_text", "persona" },
+        { "NUL in repo", "/agent/spawn", """{"thread_key":"test:nul-repo","repo":"\u0000"}""", HttpStatusCode.BadRequest, "invalid_text", "repo" },
         { "cancel unknown execution", "/agent/executions/999999999/cancel", "{}", HttpStatusCode.NotFound, "unknown_execution", null },
     };
 
@@ -62,36 +71,6 @@ public sealed class BadInputTests(CentaurAppFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, cursor.StatusCode);
         Assert.Contains("\"code\":\"invalid_cursor\"", await cursor.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData(null, "/agent/threads", HttpStatusCode.Unauthorized)]
-    [InlineData("ck_wrong_key", "/agent/threads", HttpStatusCode.Unauthorized)]
-    [InlineData("sbx1.forged.token", "/agent/threads", HttpStatusCode.Unauthorized)]
-    [InlineData(ApiProcess.AgentKey, "/admin/reconcile", HttpStatusCode.Forbidden)]
-    public async Task WrongCredentialsGet401AndWrongScopes403(string? key, string path, HttpStatusCode status)
-    {
-        var api = await fixture.SharedApiAsync();
-        using var http = api.CreateClient(key);
-        var before = await CountRowsAsync(api);
-
-        using var response = path.StartsWith("/admin", StringComparison.Ordinal)
-            ? await http.PostAsync(path, null)
-            : await http.GetAsync(path);
-
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal(before, await CountRowsAsync(api));
-    }
-
-    [Fact]
-    public async Task ToolCallsWithABadSandboxTokenGet401()
-    {
-        var api = await fixture.SharedApiAsync();
-        using var http = api.CreateClient("sbx1.eyJ0IjoidGVzdDp4IiwicyI6InNieC0xIiwiZXhwIjo0MTAyNDQ0ODAwfQ.AAAA");
-
-        using var response = await http.PostAsync("/tools/centaur/thread_status", new StringContent("{}", Encoding.UTF8, "application/json"));
-
-        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
     private static async Task<long> CountRowsAsync(ApiProcess api)
