@@ -55,6 +55,8 @@ Console.WriteLine("|---|---:|---:|---:|");
 Row("turns/s", load.TurnsPerSecond, baseline.TurnsPerSecond, "turns/s", "");
 Row("time to first token p50", P(load.FirstToken, 50), P(baseline.FirstToken, 50), "ms", "");
 Row("time to first token p99", P(load.FirstToken, 99), P(baseline.FirstToken, 99), "ms", "");
+Row($"time to first token p50, turns 2-{turns} (sandbox up)", P(load.WarmFirstToken, 50), P(baseline.WarmFirstToken, 50), "ms", "");
+Row($"time to first token p99, turns 2-{turns} (sandbox up)", P(load.WarmFirstToken, 99), P(baseline.WarmFirstToken, 99), "ms", "");
 Row("API peak RSS", loadApiRss, baselineApiRss, "MiB", "");
 Row("IronProxy peak RSS", loadProxyRss, baselineProxyRss, "MiB", "");
 Row("Postgres connections, peak", loadPg, baselinePg, "", "");
@@ -81,7 +83,7 @@ void Row(string figure, double value, double baselineValue, string unit, string 
 
 async Task<Phase> RunPhaseAsync(string phase, int threadCount, int turnCount)
 {
-    var firstToken = new ConcurrentBag<double>();
+    var firstToken = new ConcurrentBag<(int Turn, double Ms)>();
     var messages = new ConcurrentQueue<string>();
     var errors = 0;
     var clock = Stopwatch.StartNew();
@@ -100,12 +102,13 @@ async Task<Phase> RunPhaseAsync(string phase, int threadCount, int turnCount)
     })));
     var seconds = clock.Elapsed.TotalSeconds;
     Console.Error.WriteLine($"{phase}: {threadCount} x {turnCount} turns in {seconds:F1} s, {errors} errors");
-    return new Phase(threadCount * turnCount / seconds, [.. firstToken], errors, seconds, [.. messages]);
+    return new Phase(threadCount * turnCount / seconds, [.. firstToken.Select(t => t.Ms)], [.. firstToken.Where(t => t.Turn > 1).Select(t => t.Ms)],
+        errors, seconds, [.. messages]);
 }
 
 // One turn as a client renders it: POST message, POST execute, then that execution's event stream (a thread-wide
 // stream closes whenever the thread is idle, so each turn opens its own; events already stored are replayed).
-async Task RunThreadAsync(string thread, int turnCount, ConcurrentBag<double> firstToken)
+async Task RunThreadAsync(string thread, int turnCount, ConcurrentBag<(int Turn, double Ms)> firstToken)
 {
     await PostAsync("/agent/spawn", new JsonObject { ["thread_key"] = thread });
     for (var turn = 1; turn <= turnCount; turn++)
@@ -148,7 +151,7 @@ async Task RunThreadAsync(string thread, int turnCount, ConcurrentBag<double> fi
             throw new InvalidOperationException($"execution {executionId} ended {state ?? "(stream closed)"}, first token seen: {ttft is not null}");
         }
 
-        firstToken.Add(ttft.Value);
+        firstToken.Add((turn, ttft.Value));
     }
 }
 
@@ -203,7 +206,7 @@ static double P(double[] samples, int percentile)
     return sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1, 0, sorted.Length - 1)];
 }
 
-internal sealed record Phase(double TurnsPerSecond, double[] FirstToken, int Errors, double Seconds, string[] Messages);
+internal sealed record Phase(double TurnsPerSecond, double[] FirstToken, double[] WarmFirstToken, int Errors, double Seconds, string[] Messages);
 
 /// <summary>Peak client connections to Postgres (all services, not this sampler), polled every 50 ms.</summary>
 internal sealed class ConnectionSampler(NpgsqlDataSource db)
