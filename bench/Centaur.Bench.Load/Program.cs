@@ -28,15 +28,26 @@ var sampler = new ConnectionSampler(db);
 var sampling = sampler.RunAsync(stop.Token);
 
 // Warm-up (JIT, pools, the proxy's first route and TLS session): not measured.
-await RunPhaseAsync("warm", 1, 2);
+await RunPhaseAsync("warm", Math.Min(threads, 5), turns);
+
+// Idle: what the services burn per second with nothing to do (timers, polls, JIT tiering after the warm-up).
+await Task.Delay(TimeSpan.FromSeconds(10)); // let tiered JIT finish what the warm-up started
+var cpu = (Api: CpuMs(apiPid), Proxy: CpuMs(proxyPid));
+await Task.Delay(TimeSpan.FromSeconds(5));
+var idle = (Api: (CpuMs(apiPid) - cpu.Api) / 5, Proxy: (CpuMs(proxyPid) - cpu.Proxy) / 5);
+Console.Error.WriteLine($"idle CPU: API {idle.Api:F0} ms/s, IronProxy {idle.Proxy:F0} ms/s");
 
 sampler.Reset();
+cpu = (Api: CpuMs(apiPid), Proxy: CpuMs(proxyPid));
 var baseline = await RunPhaseAsync("base", 1, turns);
+var baselineCpu = (Api: (CpuMs(apiPid) - cpu.Api) / turns, Proxy: (CpuMs(proxyPid) - cpu.Proxy) / turns);
 var baselinePg = sampler.Peak;
 var (baselineApiRss, baselineProxyRss) = (PeakRssMiB(apiPid), PeakRssMiB(proxyPid));
 
 sampler.Reset();
+cpu = (Api: CpuMs(apiPid), Proxy: CpuMs(proxyPid));
 var load = await RunPhaseAsync("load", threads, turns);
+var loadCpu = (Api: (CpuMs(apiPid) - cpu.Api) / (threads * turns), Proxy: (CpuMs(proxyPid) - cpu.Proxy) / (threads * turns));
 var loadPg = sampler.Peak;
 var (loadApiRss, loadProxyRss) = (PeakRssMiB(apiPid), PeakRssMiB(proxyPid));
 await stop.CancelAsync();
@@ -57,12 +68,16 @@ Row("time to first token p50", P(load.FirstToken, 50), P(baseline.FirstToken, 50
 Row("time to first token p99", P(load.FirstToken, 99), P(baseline.FirstToken, 99), "ms", "");
 Row($"time to first token p50, turns 2-{turns} (sandbox up)", P(load.WarmFirstToken, 50), P(baseline.WarmFirstToken, 50), "ms", "");
 Row($"time to first token p99, turns 2-{turns} (sandbox up)", P(load.WarmFirstToken, 99), P(baseline.WarmFirstToken, 99), "ms", "");
+// CPU time per turn does not depend on what else the machine runs (latency does).
+Row("API CPU time per turn", loadCpu.Api, baselineCpu.Api, "ms", "");
+Row("IronProxy CPU time per turn", loadCpu.Proxy, baselineCpu.Proxy, "ms", "");
 Row("API peak RSS", loadApiRss, baselineApiRss, "MiB", "");
 Row("IronProxy peak RSS", loadProxyRss, baselineProxyRss, "MiB", "");
 Row("Postgres connections, peak", loadPg, baselinePg, "", "");
 Row("errors", load.Errors, baseline.Errors, "", "=0");
 Row("lost turns (checked in the database)", loadLost, baseLost, "", "=0");
 Console.WriteLine();
+Console.WriteLine($"CPU while idle (after the warm-up): API {idle.Api:F0} ms/s, IronProxy {idle.Proxy:F0} ms/s");
 Console.WriteLine($"turns checked: {loadChecked} of {threads * turns} (load), {baseChecked} of {turns} (baseline); wall time {load.Seconds:F1} s (load), {baseline.Seconds:F1} s (baseline)");
 // For bench/run: RESULT|figure|measured|baseline|unit|target
 Console.WriteLine();
@@ -193,6 +208,14 @@ static double PeakRssMiB(int pid)
 
     var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
     return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+}
+
+// utime + stime of the process (and its reaped children: none for these two), in ms.
+static double CpuMs(int pid)
+{
+    var stat = File.ReadAllText($"/proc/{pid}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 1000.0 / 100;
 }
 
 static double P(double[] samples, int percentile)
