@@ -36,12 +36,12 @@ var ironproxy = builder.AddProject<Projects.Centaur_IronProxy>("ironproxy")
     .WithReference(api).WaitFor(api)
     .WithEnvironment("Api__Key", proxyApiKey)
     .WithEnvironment("Centaur__SandboxTokenKey", sandboxTokenKey)
-    .WithEnvironment("IronProxy__UnixSocketPath", builder.Configuration["IronProxy:UnixSocketPath"] ?? "")
     .WithEnvironment("Secrets__anthropic-api-key", anthropicApiKey)
     .WithEnvironment("Secrets__openai-api-key", openAiApiKey)
     .WithHttpHealthCheck("/health");
 
 api.WithEnvironment("IronProxy__Url", ironproxy.GetEndpoint("http"));
+builder.WireLocalSandboxes(api, ironproxy);
 
 builder.AddProject<Projects.Centaur_Slack>("slack")
     .WithPortOverride(builder.Configuration)

@@ -93,9 +93,7 @@ public static class LocalPostgresExtensions
 
     private static string DefaultDataDirectory(IDistributedApplicationBuilder builder, string name)
     {
-        var stateDirectory = builder.Configuration["Centaur:StateDirectory"]
-            ?? Path.Combine(builder.AppHostDirectory, "..", "..", ".centaur");
-        return Path.GetFullPath(Path.Combine(stateDirectory, name));
+        return Path.Combine(CentaurState.DirectoryOf(builder), name);
     }
 
     /// <summary>

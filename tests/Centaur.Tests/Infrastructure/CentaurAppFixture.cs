@@ -1,4 +1,5 @@
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -19,6 +20,9 @@ public class CentaurAppFixture : IAsyncLifetime
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"centaur-test-pg-{Guid.NewGuid():N}");
 
+    /// <summary>The app's state folder (sandbox homes, the proxy's socket and CA): short, because socket paths are limited to 107 bytes.</summary>
+    public string StateDirectory { get; } = Path.Combine(Path.GetTempPath(), $"centaur-st-{Guid.NewGuid():N}"[..19]);
+
     /// <summary>Extra AppHost arguments (configuration) a derived fixture adds, e.g. a fake Slack's URL.</summary>
     protected virtual IEnumerable<string> AppHostArguments => [];
 
@@ -37,6 +41,7 @@ public class CentaurAppFixture : IAsyncLifetime
         [
             $"LocalPostgres:DataDirectory={DataDirectory}",
             $"LocalPostgres:Ephemeral={EphemeralDatabase}",
+            $"Centaur:StateDirectory={StateDirectory}",
             // A fixed password, so an app restarted over the same data folder can log in again.
             "Parameters:postgres-password=centaur-tests-password",
             .. AppHostArguments,
@@ -49,12 +54,46 @@ public class CentaurAppFixture : IAsyncLifetime
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
         var app = await builder.BuildAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
+        CollectLogs(app);
         foreach (var service in Services)
         {
             await app.ResourceNotifications.WaitForResourceHealthyAsync(service, cancellationToken);
         }
 
         return app;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _logs = new();
+    private readonly CancellationTokenSource _stopLogs = new();
+
+    /// <summary>The last lines the services wrote (api, slack, ironproxy), for failure messages.</summary>
+    public string RecentLogs(int lines = 400) => string.Join('\n', _logs.TakeLast(lines));
+
+    private void CollectLogs(DistributedApplication app)
+    {
+        var logs = app.Services.GetRequiredService<ResourceLoggerService>();
+        foreach (var resource in app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Where(r => Services.Contains(r.Name)))
+        {
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var batch in logs.WatchAsync(resource).WithCancellation(_stopLogs.Token))
+                    {
+                        foreach (var line in batch)
+                        {
+                            _logs.Enqueue($"[{resource.Name}] {line.Content}");
+                            while (_logs.Count > 5000 && _logs.TryDequeue(out _))
+                            {
+                            }
+                        }
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            });
+        }
     }
 
     private readonly SemaphoreSlim _apiLock = new(1, 1);
@@ -113,6 +152,20 @@ public class CentaurAppFixture : IAsyncLifetime
         if (App is not null)
         {
             await App.DisposeAsync();
+        }
+
+        await _stopLogs.CancelAsync();
+
+        try
+        {
+            if (Directory.Exists(StateDirectory))
+            {
+                Directory.Delete(StateDirectory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // A sandbox's last files may still be closing; a left-over temp folder is not worth failing the run for.
         }
 
         GC.SuppressFinalize(this);

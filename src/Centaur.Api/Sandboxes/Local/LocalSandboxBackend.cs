@@ -96,6 +96,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
             _homes.Release();
         }
 
+        await WaitForEgressAsync(cancellationToken);
         var sandbox = Launch(spec, home);
         sandbox.ThreadKey = spec.ThreadKey;
         _sandboxes[spec.SandboxId] = sandbox;
@@ -198,6 +199,25 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
 
     /// <summary>Host folder that is $HOME for the thread (tests inspect it).</summary>
     internal string ThreadHome(string threadKey) => Path.Combine(StateDirectory, "threads", Threads.ThreadKey.Hash(threadKey), "home");
+
+    /// <summary>
+    /// The proxy makes its socket and CA when it starts, which may be after the API (the AppHost starts the proxy once
+    /// the API has migrated the policy tables): a sandbox launched before would fail to bind them, so wait a while.
+    /// </summary>
+    private async Task WaitForEgressAsync(CancellationToken cancellationToken)
+    {
+        string[] required = [.. new[] { _options.EgressSocket, _options.ProxyCaFile }.OfType<string>().Where(p => p.Length > 0)];
+        var deadline = _time.GetUtcNow().AddSeconds(_options.StartTimeoutSeconds);
+        while (required.FirstOrDefault(p => !File.Exists(p)) is { } missing)
+        {
+            if (_time.GetUtcNow() > deadline)
+            {
+                throw new SandboxStartException($"the egress proxy's {Path.GetFileName(missing)} is not there yet ({missing}); is Centaur.IronProxy running?", code: "egress_unavailable");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken);
+        }
+    }
 
     private LocalSandbox Launch(SandboxSpec spec, string home)
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -7,6 +8,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Centaur.Tests.Fakes.FakeLlm;
@@ -33,6 +35,9 @@ public sealed partial class FakeLlmServer : IAsyncDisposable
 
     public string Url { get; private set; } = "";
 
+    /// <summary>The HTTPS port when started with a certificate (as api.anthropic.com behind the egress proxy), else 0.</summary>
+    public int TlsPort { get; private set; }
+
     public string SocketPath { get; }
 
     public IReadOnlyList<FakeLlmRequest> Requests => [.. _requests];
@@ -40,7 +45,7 @@ public sealed partial class FakeLlmServer : IAsyncDisposable
     /// <summary>Every model call waits this long before answering (cancel and timeout tests).</summary>
     public TimeSpan Delay { get; set; }
 
-    public static async Task<FakeLlmServer> StartAsync(string socketPath, CancellationToken cancellationToken)
+    public static async Task<FakeLlmServer> StartAsync(string socketPath, CancellationToken cancellationToken, X509Certificate2? certificate = null)
     {
         File.Delete(socketPath);
         var builder = WebApplication.CreateSlimBuilder();
@@ -49,6 +54,14 @@ public sealed partial class FakeLlmServer : IAsyncDisposable
         {
             k.Listen(IPAddress.Loopback, 0);
             k.ListenUnixSocket(socketPath);
+            if (certificate is not null)
+            {
+                k.Listen(IPAddress.Loopback, 0, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(certificate);
+                });
+            }
         });
         var app = builder.Build();
         var server = new FakeLlmServer(app, socketPath);
@@ -60,6 +73,7 @@ public sealed partial class FakeLlmServer : IAsyncDisposable
         app.MapFallback((HttpContext c) => Results.Json(new { type = "error", error = new { type = "not_found_error", message = $"fake: no route {c.Request.Method} {c.Request.Path}" } }, statusCode: 404));
         await app.StartAsync(cancellationToken);
         server.Url = app.Urls.First(u => u.StartsWith("http://127.0.0.1", StringComparison.Ordinal));
+        server.TlsPort = app.Urls.FirstOrDefault(u => u.StartsWith("https://127.0.0.1", StringComparison.Ordinal)) is { } https ? new Uri(https).Port : 0;
         return server;
     }
 

@@ -376,10 +376,10 @@ public sealed record FakeSlackMessage(string Channel, string Ts, string? ThreadT
 
     public bool Streaming { get; init; }
 
-    /// <summary>Every mrkdwn text the message shows: its text, or its section blocks when it has blocks.</summary>
-    public string Shown => Blocks is null
-        ? Text
-        : string.Join("\n", Blocks.OfType<JsonObject>().Where(b => (string?)b["type"] == "section").Select(b => (string?)b["text"]?["text"]));
+    /// <summary>Every mrkdwn text the message shows: its section blocks when it has some, else its text (as Slack shows `blocks: []`).</summary>
+    public string Shown => Blocks?.OfType<JsonObject>().Where(b => (string?)b["type"] == "section").ToList() is { Count: > 0 } sections
+        ? string.Join("\n", sections.Select(b => (string?)b["text"]?["text"]))
+        : Text;
 
     public bool HasButton(string actionId) =>
         Blocks?.OfType<JsonObject>().Any(b => b["elements"]?.AsArray().OfType<JsonObject>().Any(e => (string?)e["action_id"] == actionId) == true) == true;
