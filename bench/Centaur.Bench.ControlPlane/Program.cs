@@ -13,6 +13,7 @@ using var http = new HttpClient(handler) { BaseAddress = new Uri(apiUrl), Timeou
 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
 
 var rows = new List<string[]>();
+var results = new List<string>(); // for bench/run: RESULT|figure|measured|baseline|unit|target
 
 // Baseline 1: the database's own notification round trip (what every wake-up costs at least).
 var notify = await NotifyRoundTripAsync(connectionString, 200);
@@ -28,6 +29,8 @@ for (var i = 0; i < 100; i++)
 
 rows.Add(["message+execute → first SSE event", Ms(P(latency, 50)), Ms(P(latency, 99)),
     $"{P(latency, 50) / P(notify, 50):F1}× baseline p50", P(latency, 50) < 20 ? "target p50 < 20 ms: met" : "target p50 < 20 ms: MISSED"]);
+results.Add(Result("control plane: message+execute → first SSE event p50", P(latency, 50), P(notify, 50), "ms", "<20"));
+results.Add(Result("control plane: message+execute → first SSE event p99", P(latency, 99), P(notify, 99), "ms", ""));
 
 // Fan-out: N subscribers on one thread, one turn of 200 deltas.
 double? single = null;
@@ -37,6 +40,11 @@ foreach (var subscribers in new[] { 1, 100, 1000 })
     single ??= eventsPerSecond;
     rows.Add([$"SSE fan-out, {subscribers} subscriber(s), {expected} events each", $"{eventsPerSecond:F0} events/s", "",
         $"{eventsPerSecond / single.Value:F2}× 1 subscriber", lost == 0 ? "no lost events" : $"LOST {lost} events"]);
+    if (subscribers > 1)
+    {
+        results.Add(Result($"control plane: SSE fan-out to {subscribers} subscribers", eventsPerSecond, single.Value, "events/s", ""));
+        results.Add(Result($"control plane: SSE fan-out to {subscribers} subscribers, lost events", lost, 0, "", "=0"));
+    }
 }
 
 Console.WriteLine();
@@ -47,7 +55,12 @@ foreach (var row in rows)
     Console.WriteLine($"| {string.Join(" | ", row)} |");
 }
 
+Console.WriteLine();
+results.ForEach(Console.WriteLine);
 return 0;
+
+static string Result(string figure, double measured, double baseline, string unit, string target) =>
+    string.Create(System.Globalization.CultureInfo.InvariantCulture, $"RESULT|{figure}|{measured:0.###}|{baseline:0.###}|{unit}|{target}");
 
 async Task WarmUpAsync()
 {

@@ -130,6 +130,21 @@ foreach (var row in table)
     Console.WriteLine($"| {row.Name} | {row.Samples.Count} | {row.Samples.P50:0.0} | {row.Samples.P99:0.0} | {ratio} |");
 }
 
+// For bench/run: RESULT|figure|measured|baseline|unit|target (the targets of the sandbox issue, on p50).
+Console.WriteLine();
+foreach (var row in table.Where(r => r.Baseline is not null))
+{
+    var target = row.Name switch
+    {
+        "warm claim: assign → ready" => "<50",
+        "cold start: spawn → ready (before the harness)" => "<100",
+        "claude-code (warm process): turn.start → first output" => "<100",
+        _ => "",
+    };
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"RESULT|sandbox: {row.Name} p50 ({row.BaselineName(table)})|{row.Samples.P50:0.###}|{row.Baseline!.P50:0.###}|ms|{target}"));
+}
+
 try
 {
     Directory.Delete(root, recursive: true);

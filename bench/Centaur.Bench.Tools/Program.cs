@@ -25,6 +25,7 @@ await SendAsync(HttpMethod.Post, "/agent/spawn", apiKey, new JsonObject { ["thre
 var token = Token(thread, "sbx-bench");
 var threadPath = $"/agent/threads/{Uri.EscapeDataString(thread)}";
 var rows = new List<string[]>();
+var results = new List<string>(); // for bench/run: RESULT|figure|measured|baseline|unit|target
 
 // Baseline: the same thread state read through a plain endpoint (API key auth, no ledger, no audit).
 var read = await TimeAsync(() => SendAsync(HttpMethod.Get, threadPath, apiKey, null), 500);
@@ -32,6 +33,7 @@ rows.Add(["GET /agent/threads/{key} (baseline)", Ms(P(read, 50)), Ms(P(read, 99)
 
 var call = await TimeAsync(() => SendAsync(HttpMethod.Post, "/tools/centaur/thread_status", token, new JsonObject()), 500);
 rows.Add(["POST /tools/centaur/thread_status", Ms(P(call, 50)), Ms(P(call, 99)), $"{P(call, 50) / P(read, 50):F2}×", "ledger row + tool + audit row"]);
+results.Add(Result("tools: tool call p50 (vs a plain read)", P(call, 50), P(read, 50), "ms", ""));
 
 var refused = await TimeAsync(() => SendAsync(HttpMethod.Post, "/tools/centaur/list_threads", token, new JsonObject { ["limit"] = 0 }, expectOk: false), 500);
 rows.Add(["refused call (bad argument → 400)", Ms(P(refused, 50)), Ms(P(refused, 99)), $"{P(refused, 50) / P(read, 50):F2}×", "schema check + audit row"]);
@@ -41,6 +43,7 @@ foreach (var concurrency in new[] { 1, 32 })
     var perSecond = await ThroughputAsync(concurrency, TimeSpan.FromSeconds(5));
     var baseline = await ThroughputReadAsync(concurrency, TimeSpan.FromSeconds(5));
     rows.Add([$"tool calls, {concurrency} concurrent", $"{perSecond:F0}/s", "", $"{perSecond / baseline:F2}× reads ({baseline:F0}/s)", ""]);
+    results.Add(Result($"tools: tool calls, {concurrency} concurrent (vs reads)", perSecond, baseline, "calls/s", ""));
 }
 
 // Workflows: start → succeeded, polled at 5 ms; echo (one step) is the baseline, three_steps has a handler row and three steps.
@@ -49,6 +52,7 @@ rows.Add(["workflow run, echo (1 step) (baseline)", Ms(P(echo, 50)), Ms(P(echo, 
 var three = await TimeAsync(() => RunWorkflowAsync("three_steps", new JsonObject { ["tag"] = "bench" }), 30);
 rows.Add(["workflow run, three_steps (3 steps)", Ms(P(three, 50)), Ms(P(three, 99)), $"{P(three, 50) / P(echo, 50):F2}×",
     $"≈ {(P(three, 50) - P(echo, 50)) / 2:F1} ms per extra step"]);
+results.Add(Result("tools: workflow run, 3 steps p50 (vs 1 step)", P(three, 50), P(echo, 50), "ms", ""));
 
 Console.WriteLine();
 Console.WriteLine("| measurement | p50 / rate | p99 | ratio | note |");
@@ -58,7 +62,12 @@ foreach (var row in rows)
     Console.WriteLine($"| {string.Join(" | ", row)} |");
 }
 
+Console.WriteLine();
+results.ForEach(Console.WriteLine);
 return 0;
+
+static string Result(string figure, double measured, double baseline, string unit, string target) =>
+    string.Create(System.Globalization.CultureInfo.InvariantCulture, $"RESULT|{figure}|{measured:0.###}|{baseline:0.###}|{unit}|{target}");
 
 async Task<List<double>> TimeAsync(Func<Task> action, int count)
 {

@@ -32,10 +32,12 @@ builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l =>
 }));
 var app = builder.Build();
 var body = """{"id":"msg_bench","type":"message","role":"assistant","content":[{"type":"text","text":"ok"}]}"""u8.ToArray();
-app.Run(context =>
+app.Run(async context =>
 {
+    // Read the request like a real API does (answering before the body is read makes HTTP/2 clients reset the stream).
+    await context.Request.Body.CopyToAsync(Stream.Null);
     context.Response.ContentType = "application/json";
     context.Response.ContentLength = body.Length;
-    return context.Response.Body.WriteAsync(body).AsTask();
+    await context.Response.Body.WriteAsync(body);
 });
 app.Run();

@@ -129,3 +129,19 @@ for c in $CONNECTIONS; do
   done
 done
 echo "audit rows written during the run: $audit_rows (one per proxied request)"
+
+# For bench/run: RESULT|figure|measured|baseline|unit|target. The issue's targets, where its probe measured them:
+# added p50 at concurrency 1, throughput at the highest concurrency.
+echo
+low=$(echo $CONNECTIONS | awk '{print $1}'); high=$(echo $CONNECTIONS | awk '{print $NF}')
+for c in $CONNECTIONS; do
+  for pair in "wrk reverse" "hey mitm"; do
+    read -r tool path <<<"$pair"
+    k="$tool-$path-$c"; base="$tool-direct-$c"
+    awk -v p="$path" -v c="$c" -v n="$ROUNDS" -v r="${sum_rps[$k]}" -v a="${sum_p50[$k]}" -v br="${sum_rps[$base]}" -v ba="${sum_p50[$base]}" \
+        -v tl="$([ "$c" = "$low" ] && echo 'added<0.5')" -v tt="$([ "$c" = "$high" ] && echo 'ratio>=0.7')" \
+        -v label="$([ "$path" = mitm ] && echo 'MITM' || echo 'reverse')" \
+      'BEGIN { printf "RESULT|proxy: %s, c=%d, p50 (vs direct)|%.3f|%.3f|ms|%s\n", label, c, a/n, ba/n, tl;
+               printf "RESULT|proxy: %s, c=%d, throughput (vs direct)|%.0f|%.0f|req/s|%s\n", label, c, r/n, br/n, tt }'
+  done
+done

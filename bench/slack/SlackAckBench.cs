@@ -32,6 +32,7 @@ Console.WriteLine();
 Console.WriteLine("| scenario | requests | non-200 | achieved req/s | p50 ms | p99 ms | max ms | p50 vs baseline | p99 vs baseline |");
 Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 double? baseP50 = null, baseP99 = null;
+var results = new List<string>(); // for bench/run: RESULT|figure|measured|baseline|unit|target
 foreach (var (name, body) in scenarios)
 {
     await RunAsync(body, rate, Math.Min(3, seconds));
@@ -42,10 +43,18 @@ foreach (var (name, body) in scenarios)
     baseP99 ??= p99;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"| {name} | {result.Latencies.Count} | {result.Errors} | {result.Latencies.Count / result.Elapsed.TotalSeconds:F0} | {p50:F2} | {p99:F2} | {result.Latencies.Max():F2} | {p50 / baseP50:F2}× | {p99 / baseP99:F2}× |"));
+    if (name != scenarios[0].Name)
+    {
+        var figure = name[..name.IndexOf(" (", StringComparison.Ordinal)];
+        results.Add(string.Create(CultureInfo.InvariantCulture, $"RESULT|slack: ack p99, {figure}, {rate}/s|{p99:0.###}|{baseP99:0.###}|ms|<100"));
+        results.Add(string.Create(CultureInfo.InvariantCulture, $"RESULT|slack: non-200 acks, {figure}|{result.Errors}|0||=0"));
+    }
 }
 
 Console.WriteLine();
 Console.WriteLine("Target: p99 < 100 ms for the acknowledgement (Slack gives up after 3 s).");
+Console.WriteLine();
+results.ForEach(Console.WriteLine);
 return 0;
 
 async Task<(List<double> Latencies, int Errors, TimeSpan Elapsed)> RunAsync(Func<int, string> body, int perSecond, int duration)

@@ -8,6 +8,8 @@
 //   die=always       exit mid-turn (after the first delta)
 //   die=once:PATH    exit mid-turn unless PATH exists (and create it), so the replay succeeds
 //   hang=true        never answer (until turn.cancel)
+//   llm=ROUTE        first call the fake LLM through IronProxy's reverse route ROUTE ($CENTAUR_PROXY_URL/ROUTE/v1/messages,
+//                    the placeholder key in x-api-key, as a harness would); the answer ends with "[llm: <status>]"
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -20,6 +22,7 @@ var stdout = Console.OpenStandardOutput();
 var writeLock = new SemaphoreSlim(1, 1);
 var turns = 0;
 var sessionId = $"fake-session-{Environment.ProcessId}";
+using var llmHttp = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
 File.WriteAllText(Path.Combine(home, ".ready"), "");
 
 var input = Channel.CreateUnbounded<JsonObject>();
@@ -116,6 +119,11 @@ async Task RunTurnAsync(string turnId, string text, string? token, CancellationT
     }
 
     var answer = $"turn {turns}: {prompt}";
+    if (directives.TryGetValue("llm", out var route))
+    {
+        answer += $" [llm: {await CallLlmAsync(route, token, cancellationToken)}]";
+    }
+
     var chunks = Split(answer, Math.Max(1, deltas));
     for (var i = 0; i < chunks.Count; i++)
     {
@@ -146,6 +154,19 @@ async Task RunTurnAsync(string turnId, string text, string? token, CancellationT
         ["usage"] = new JsonObject { ["input_tokens"] = prompt.Length, ["output_tokens"] = answer.Length },
     });
     await WriteAsync(new JsonObject { ["type"] = "turn.done", ["turn_id"] = turnId, ["result"] = answer });
+}
+
+async Task<int> CallLlmAsync(string route, string? token, CancellationToken cancellationToken)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Post, $"{Environment.GetEnvironmentVariable("CENTAUR_PROXY_URL")}/{route}/v1/messages")
+    {
+        Content = new StringContent("""{"model":"fake","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+    };
+    request.Headers.Add("X-Centaur-Sandbox-Token", token ?? Environment.GetEnvironmentVariable("CENTAUR_SANDBOX_TOKEN"));
+    request.Headers.Add("x-api-key", Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY"));
+    using var response = await llmHttp.SendAsync(request, cancellationToken);
+    await response.Content.ReadAsStringAsync(cancellationToken);
+    return (int)response.StatusCode;
 }
 
 static bool ShouldDie(string die)

@@ -13,6 +13,10 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
 {
     private const string Marker = "<!-- Assembled by Centaur from the base prompt, the org overlay and the persona; regenerated at every sandbox start. -->";
 
+    // True when this start created the workspace with git init: it has no commits and tracks nothing, so the checks
+    // below are known without starting a git process for each (tens of ms apiece on a busy host, on the claim path).
+    private bool _empty;
+
     private SandboxSetup Setup => context.Setup;
 
     public async Task<bool> AssembleAsync(CancellationToken cancellationToken)
@@ -50,7 +54,8 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
         }
         else
         {
-            await git.RunAsync(cancellationToken, "init", "--quiet", workspace);
+            await git.RunAsync(cancellationToken, "init", "--quiet", $"--initial-branch={Setup.Branch}", workspace);
+            _empty = true;
         }
 
         return false;
@@ -58,6 +63,11 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
 
     private async Task CheckoutBranchAsync(Git git, CancellationToken cancellationToken)
     {
+        if (_empty)
+        {
+            return; // HEAD already names the branch (git init --initial-branch)
+        }
+
         var branch = Setup.Branch;
         var (hasCommits, _) = await git.TryRunAsync(cancellationToken, "rev-parse", "--verify", "--quiet", "HEAD");
         if (hasCommits != 0)
@@ -92,7 +102,7 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
             text.AppendLine(layer.Text.TrimEnd()).AppendLine();
         }
 
-        var (tracked, original) = await git.TryRunAsync(cancellationToken, "show", "HEAD:AGENTS.md");
+        var (tracked, original) = _empty ? (1, "") : await git.TryRunAsync(cancellationToken, "show", "HEAD:AGENTS.md");
         if (tracked == 0 && original.Length > 0)
         {
             text.AppendLine("## Instructions from the repository's own AGENTS.md").AppendLine().AppendLine(original);
@@ -109,7 +119,7 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
         }
 
         var claude = Path.Combine(environment.Workspace, "CLAUDE.md");
-        var (claudeTracked, _) = await git.TryRunAsync(cancellationToken, "ls-files", "--error-unmatch", "CLAUDE.md");
+        var (claudeTracked, _) = _empty ? (1, "") : await git.TryRunAsync(cancellationToken, "ls-files", "--error-unmatch", "CLAUDE.md");
         if (claudeTracked != 0)
         {
             await File.WriteAllTextAsync(claude, "@AGENTS.md\n", cancellationToken);
@@ -144,7 +154,7 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
             File.CreateSymbolicLink(claudeSkills, Path.Combine("..", ".agents", "skills"));
         }
 
-        var (tracked, _) = await git.TryRunAsync(cancellationToken, "ls-files", "--error-unmatch", ".agents");
+        var (tracked, _) = _empty ? (1, "") : await git.TryRunAsync(cancellationToken, "ls-files", "--error-unmatch", ".agents");
         if (tracked != 0)
         {
             await ExcludeAsync("/.agents/");
