@@ -182,6 +182,7 @@ internal sealed class EgressForwarder(
             context.Response.Body = responseBody.Inner;
             span?.SetTag("http.response.status_code", context.Response.StatusCode);
             span?.SetTag("centaur.egress.decision", egress.Decision);
+            EgressMetrics.Record(egress.Host, context.Response.StatusCode, egress.Decision, egress.Injected);
             audit.Write(new AuditRecord(
                 time.GetUtcNow(),
                 egress.Identity.ThreadKey,

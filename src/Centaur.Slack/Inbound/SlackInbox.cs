@@ -27,8 +27,12 @@ internal sealed class SlackInbox(NpgsqlDataSource dataSource, InboxWriter writer
         """;
 
     /// <summary>Stores the delivery (committed when this returns); false when it was already stored (a retry or a second socket).</summary>
-    public Task<bool> StoreAsync(string deliveryId, InboxKind kind, string transport, string payloadJson, int retryNum, CancellationToken cancellationToken) =>
-        writer.WriteAsync(deliveryId, kind, transport, payloadJson, retryNum, cancellationToken);
+    public async Task<bool> StoreAsync(string deliveryId, InboxKind kind, string transport, string payloadJson, int retryNum, CancellationToken cancellationToken)
+    {
+        var stored = await writer.WriteAsync(deliveryId, kind, transport, payloadJson, retryNum, cancellationToken);
+        SlackMetrics.Received(kind.ToString().ToLowerInvariant(), transport, retried: retryNum > 0, duplicate: !stored);
+        return stored;
+    }
 
     public async Task<IReadOnlyList<InboxItem>> ClaimAsync(int max, TimeSpan lease, CancellationToken cancellationToken)
     {

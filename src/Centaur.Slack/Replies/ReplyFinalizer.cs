@@ -65,6 +65,7 @@ internal sealed class ReplyFinalizer(
             var finalRef = $"{reply.Channel}:{firstTs}";
             await store.MarkDeliveredAsync(executionId, finalRef, cancellationToken);
             logger.Delivered(executionId, terminal.State, parts.Count);
+            SlackMetrics.AnswerDelivered(terminal.State);
             return finalRef;
         }
         finally
@@ -116,6 +117,7 @@ internal sealed class ReplyFinalizer(
         var finalRef = $"{reply.Channel}:{parts.Values.FirstOrDefault(ts => ts is not null) ?? streaming}";
         await store.MarkDeliveredAsync(reply.ExecutionId, finalRef, cancellationToken);
         logger.Delivered(reply.ExecutionId, terminal.State, parts.Count);
+        SlackMetrics.AnswerDelivered(terminal.State);
         return finalRef;
     }
 

@@ -174,6 +174,7 @@ internal sealed class SlackApiClient(IHttpClientFactory factory, IOptions<SlackO
             catch (HttpRequestException ex) when (attempt < MaxAttempts)
             {
                 logger.SlackTransientFailure(method, attempt, ex.Message);
+                SlackMetrics.ApiRetry(method, "transport");
                 await Task.Delay(Backoff(attempt), time, cancellationToken);
                 continue;
             }
@@ -190,6 +191,7 @@ internal sealed class SlackApiClient(IHttpClientFactory factory, IOptions<SlackO
                         throw new SlackApiException(method, "ratelimited");
                     }
 
+                    SlackMetrics.ApiRetry(method, "ratelimited");
                     continue;
                 }
 
@@ -200,6 +202,7 @@ internal sealed class SlackApiClient(IHttpClientFactory factory, IOptions<SlackO
                         throw new SlackApiException(method, "http_error", ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
                     }
 
+                    SlackMetrics.ApiRetry(method, "http_" + (int)response.StatusCode);
                     await Task.Delay(Backoff(attempt), time, cancellationToken);
                     continue;
                 }

@@ -77,7 +77,8 @@ public sealed class FullChainFixture : CentaurAppFixture
                 .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", Telemetry.Url)
                 .WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
                 .WithEnvironment("OTEL_SERVICE_NAME", service)
-                .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200");
+                .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200")
+                .WithEnvironment("OTEL_METRIC_EXPORT_INTERVAL", "1000");
         }
     }
 

@@ -86,6 +86,30 @@ public sealed class FullChainTests(FullChainFixture fixture)
         Assert.DoesNotContain(spans, s => s.Attributes.Values.Any(v => FullChainFixture.Secrets.Any(secret => v.Contains(secret, StringComparison.Ordinal))));
     }
 
+    [Fact]
+    public async Task OperatorsGetTheMetricsOfEveryServiceThroughOpenTelemetry()
+    {
+        await MentionAndWaitForAnswerAsync(SlackPayloads.NewChannel(), SlackPayloads.NewTs(), "count this turn");
+
+        (string, string)[] expected =
+        [
+            ("api", "centaur.executions"), ("api", "centaur.turn.duration"), ("api", "centaur.turn.time_to_first_token"),
+            ("api", "centaur.sandboxes"), ("api", "centaur.sandbox.warm_pool"),
+            ("ironproxy", "centaur.proxy.requests"), ("ironproxy", "centaur.proxy.credentials_injected"),
+            ("slack", "centaur.slack.deliveries_received"), ("slack", "centaur.slack.answers_delivered"),
+        ];
+        try
+        {
+            await FakeSlackServer.WaitUntilAsync(() => expected.All(fixture.Telemetry.Metrics.Contains), TimeSpan.FromSeconds(30), "every service exports its metrics");
+        }
+        catch (TimeoutException)
+        {
+            // The assertion below names what is missing.
+        }
+
+        Assert.Subset(fixture.Telemetry.Metrics.ToHashSet(), expected.ToHashSet());
+    }
+
     /// <summary>The proxy's span for the vendor call in the Slack event's trace, then its parents as far as they were exported.</summary>
     private static List<ExportedSpan> ChainUp(IReadOnlyList<ExportedSpan> spans, string eventId)
     {

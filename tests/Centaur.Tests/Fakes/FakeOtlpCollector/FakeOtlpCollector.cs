@@ -9,20 +9,24 @@ using Microsoft.Extensions.Logging;
 namespace Centaur.Tests.Fakes.FakeOtlpCollector;
 
 /// <summary>
-/// Stands in for the Aspire dashboard's OTLP endpoint (which has no query API): the services export spans here over
-/// OTLP/HTTP protobuf (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf) and tests read them back to check a trace's
-/// parent chain across processes. Reads just the span fields it needs from the protobuf wire format.
+/// Stands in for the Aspire dashboard's OTLP endpoint (which has no query API): the services export spans and metrics
+/// here over OTLP/HTTP protobuf (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf) and tests read them back: a trace's parent
+/// chain across processes, the metric names each service exports. Reads just those fields from the protobuf wire format.
 /// </summary>
 public sealed class FakeOtlpCollector : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<ExportedSpan> _spans = new();
+    private readonly ConcurrentDictionary<(string Service, string Metric), bool> _metrics = new();
 
     private FakeOtlpCollector(WebApplication app) => _app = app;
 
     public string Url { get; private set; } = "";
 
     public IReadOnlyList<ExportedSpan> Spans => [.. _spans];
+
+    /// <summary>The metric names each service has exported (with at least one data point).</summary>
+    public IReadOnlyCollection<(string Service, string Metric)> Metrics => [.. _metrics.Keys];
 
     public static async Task<FakeOtlpCollector> StartAsync(CancellationToken cancellationToken)
     {
@@ -32,7 +36,8 @@ public sealed class FakeOtlpCollector : IAsyncDisposable
         var app = builder.Build();
         var collector = new FakeOtlpCollector(app);
         app.MapPost("/v1/traces", collector.TracesAsync);
-        // Metrics and logs are accepted and dropped: this fake is about traces.
+        app.MapPost("/v1/metrics", collector.MetricsAsync);
+        // Logs are accepted and dropped.
         app.MapPost("/v1/{signal}", () => Results.Bytes([], "application/x-protobuf"));
         await app.StartAsync(cancellationToken);
         collector.Url = app.Urls.First();
@@ -46,6 +51,18 @@ public sealed class FakeOtlpCollector : IAsyncDisposable
         foreach (var span in ExportedSpan.Parse(buffer.ToArray()))
         {
             _spans.Enqueue(span);
+        }
+
+        context.Response.ContentType = "application/x-protobuf";
+    }
+
+    private async Task MetricsAsync(HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        foreach (var metric in ExportedSpan.MetricNames(buffer.ToArray()))
+        {
+            _metrics[metric] = true;
         }
 
         context.Response.ContentType = "application/x-protobuf";
@@ -80,6 +97,19 @@ public sealed record ExportedSpan(string Service, string Name, string TraceId, s
                     var name = Encoding.UTF8.GetString(fields.FirstOrDefault(f => f.Number == 5).Bytes ?? []);
                     yield return new ExportedSpan(service, name, Hex(1), Hex(2), Hex(4), ReadAttributes(span, 9));
                 }
+            }
+        }
+    }
+
+    // ExportMetricsServiceRequest { 1: ResourceMetrics { 1: Resource, 2: ScopeMetrics { 2: Metric { 1: name } } } }
+    public static IEnumerable<(string Service, string Metric)> MetricNames(byte[] request)
+    {
+        foreach (var resourceMetrics in Messages(request, 1))
+        {
+            var service = ReadAttributes(Messages(resourceMetrics, 1).FirstOrDefault() ?? [], 1).GetValueOrDefault("service.name") ?? "";
+            foreach (var metric in Messages(resourceMetrics, 2).SelectMany(scope => Messages(scope, 2)))
+            {
+                yield return (service, Encoding.UTF8.GetString(Messages(metric, 1).FirstOrDefault() ?? []));
             }
         }
     }
