@@ -32,7 +32,10 @@ trap cleanup EXIT
 $RUNAS "$PG_BIN/initdb" -D "$WORK/pg" -U postgres -A trust -E UTF8 --no-instructions >/dev/null
 $RUNAS "$PG_BIN/pg_ctl" -D "$WORK/pg" -o "-p $PG_PORT -h 127.0.0.1 -k ''" -l "$WORK/pg.log" -w start >/dev/null
 "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -q -c "CREATE DATABASE centaur"
-"$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d centaur -q -f src/Centaur.Api/Migrations/0020_slack.sql
+# The adapter's tables (the API owns every migration; 0020-0029 are the Slack adapter's).
+for migration in src/Centaur.Api/Migrations/002?_*.sql; do
+  "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d centaur -q -f "$migration"
+done
 
 dotnet build src/Centaur.Slack -c Release -nologo -v q >/dev/null
 ASPNETCORE_URLS="http://127.0.0.1:$APP_PORT" \
