@@ -49,6 +49,12 @@ internal sealed partial class StateGauges : BackgroundService
                     counts.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
                 }
 
+                // An idle system reports zero queued and zero running rather than nothing, so dashboards show the 0.
+                foreach (var state in new[] { "queued", "running" }.Where(st => !counts.Any(c => c.Item1 == "execution" && c.Item2 == st)))
+                {
+                    counts.Add(("execution", state, 0));
+                }
+
                 _counts = counts;
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)

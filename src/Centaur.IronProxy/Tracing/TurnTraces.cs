@@ -14,8 +14,8 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
     public static readonly ActivitySource Source = new("Centaur.IronProxy");
 
     private const string Sql = """
-        SELECT coalesce(turn_traceparent, traceparent) FROM agent_execution_requests
-        WHERE thread_key = @thread AND state = 'running' ORDER BY id DESC LIMIT 1
+        SELECT turn_traceparent FROM agent_execution_requests
+        WHERE thread_key = @thread AND state = 'running' AND turn_traceparent IS NOT NULL ORDER BY id DESC LIMIT 1
         """;
 
     private const int MaxThreads = 10_000;
@@ -54,6 +54,11 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
             if (await command.ExecuteScalarAsync(cancellationToken) is string traceparent)
             {
                 ActivityContext.TryParse(traceparent, null, out context);
+            }
+            else
+            {
+                // No turn running yet (a harness calling out while it starts): ask again next time, the turn is near.
+                return default;
             }
         }
         catch (PostgresException)

@@ -70,12 +70,21 @@ public sealed class FullChainTests(FullChainFixture fixture)
         // Spans arrive as each service flushes; the chain is complete once it climbs from the egress span to a root.
         IReadOnlyList<ExportedSpan> spans = [];
         List<ExportedSpan> chain = [];
-        await FakeSlackServer.WaitUntilAsync(() =>
+        try
         {
-            spans = fixture.Telemetry.Spans;
-            chain = ChainUp(spans, eventId);
-            return chain.Count > 1 && chain[^1].ParentSpanId == "";
-        }, TimeSpan.FromSeconds(30), $"the spans of the turn reach the collector: {string.Join(" → ", chain.AsEnumerable().Reverse())}");
+            await FakeSlackServer.WaitUntilAsync(() =>
+            {
+                spans = fixture.Telemetry.Spans;
+                chain = ChainUp(spans, eventId);
+                return chain.Count > 1 && chain[^1].ParentSpanId == "";
+            }, TimeSpan.FromSeconds(60), "the spans of the turn reach the collector");
+        }
+        catch (TimeoutException e)
+        {
+            var trace = spans.FirstOrDefault(s => s.Attributes.GetValueOrDefault("centaur.slack.delivery_id") == eventId)?.TraceId;
+            throw new TimeoutException($"{e.Message}: chain {string.Join(" → ", chain.AsEnumerable().Reverse())}; the event's trace: "
+                + string.Join(" | ", spans.Where(s => s.TraceId == trace)) + $"; egress spans: {string.Join(" | ", spans.Where(s => s.Service == "ironproxy"))}", e);
+        }
 
         var path = string.Join(" → ", chain.AsEnumerable().Reverse());
         Assert.Equal("ironproxy", chain[0].Service);
@@ -107,7 +116,7 @@ public sealed class FullChainTests(FullChainFixture fixture)
             // The assertion below names what is missing.
         }
 
-        Assert.Subset(fixture.Telemetry.Metrics.ToHashSet(), expected.ToHashSet());
+        Assert.Empty(expected.Except(fixture.Telemetry.Metrics));
     }
 
     /// <summary>The proxy's span for the vendor call in the Slack event's trace, then its parents as far as they were exported.</summary>
