@@ -191,10 +191,16 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
             return;
         }
 
-        if (_turn is { Task.IsCompleted: false })
+        if (_turn is { Task.IsCompleted: false } previous)
         {
-            await FailTurnAsync(turnId, "busy", "a turn is already running in this sandbox", cancellationToken);
-            return;
+            // The previous turn writes turn.done just before its task completes; a client that starts the next turn
+            // as soon as it reads turn.done must not be told "busy", so give a finishing turn a moment.
+            await Task.WhenAny(previous.Task, Task.Delay(TimeSpan.FromSeconds(2), cancellationToken));
+            if (!previous.Task.IsCompleted)
+            {
+                await FailTurnAsync(turnId, "busy", "a turn is already running in this sandbox", cancellationToken);
+                return;
+            }
         }
 
         if (line.GetString("sandbox_token") is { } token)
