@@ -13,10 +13,15 @@ namespace Centaur.Sandbox.Tools;
 /// </summary>
 internal static class CallCommand
 {
-    private const string Usage = "usage: call <tool> <method> ['<json arguments>' | -]";
+    private const string Usage = "usage: call <tool> <method> ['<json arguments>' | -]  |  call --list";
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
+        if (args is ["--list"])
+        {
+            return await ListAsync(stdout, stderr, cancellationToken);
+        }
+
         if (args.Length is < 2 or > 3 || !IsName(args[0]) || !IsName(args[1]))
         {
             await stderr.WriteLineAsync(Usage);
@@ -66,6 +71,49 @@ internal static class CallCommand
 
             await stderr.WriteLineAsync($"call: {args[0]} {args[1]} failed: HTTP {(int)response.StatusCode}: {Reason(text, response.ReasonPhrase)}");
             return 4;
+        }
+        catch (HttpRequestException ex)
+        {
+            await stderr.WriteLineAsync($"call: cannot reach the Centaur API at {apiUrl}: {ex.Message}");
+            return 5;
+        }
+    }
+
+    /// <summary><c>call --list</c>: the tools this thread may call (GET /tools), each method with its argument schema.</summary>
+    private static async Task<int> ListAsync(TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var apiUrl = Environment.GetEnvironmentVariable("CENTAUR_API_URL");
+        var token = ReadToken();
+        if (string.IsNullOrEmpty(apiUrl) || token is null)
+        {
+            await stderr.WriteLineAsync("call: this sandbox has no CENTAUR_API_URL or sandbox token (is it set up?)");
+            return 3;
+        }
+
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromMinutes(1) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{apiUrl.TrimEnd('/')}/tools");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        try
+        {
+            using var response = await http.SendAsync(request, cancellationToken);
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!response.IsSuccessStatusCode || JsonNode.Parse(text) is not JsonArray tools)
+            {
+                await stderr.WriteLineAsync($"call: listing the tools failed: HTTP {(int)response.StatusCode}: {Reason(text, response.ReasonPhrase)}");
+                return 4;
+            }
+
+            foreach (var tool in tools.OfType<JsonObject>())
+            {
+                await stdout.WriteLineAsync($"{tool.GetString("name")}: {tool.GetString("description")}");
+                foreach (var method in (tool["methods"] as JsonArray ?? []).OfType<JsonObject>())
+                {
+                    await stdout.WriteLineAsync($"  call {tool.GetString("name")} {method.GetString("name")} '<json>'  {method.GetString("description")}");
+                    await stdout.WriteLineAsync($"    arguments: {method["arguments_schema"]?.ToJsonString()}");
+                }
+            }
+
+            return 0;
         }
         catch (HttpRequestException ex)
         {
