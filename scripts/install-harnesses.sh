@@ -25,12 +25,12 @@ fi
 
 mkdir -p "$dest"
 cp "$src/package.json" "$dest/package.json"
+# npm install (not ci) with the committed lock: npm ci rejects this lock because @ampcode/cli names platform
+# packages the registry does not have; install still takes every version the lock pins.
 if [ -f "$src/package-lock.json" ]; then
   cp "$src/package-lock.json" "$dest/package-lock.json"
-  cmd=(ci)
-else
-  cmd=(install)
 fi
+cmd=(install)
 
 echo "harnesses: npm ${cmd[*]} into $dest (about 1 GiB, a few minutes the first time)"
 # npm 11 still runs the install scripts it warns about; claude and amp need theirs (they link the native binary).

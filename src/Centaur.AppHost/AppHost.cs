@@ -21,6 +21,14 @@ var api = builder.AddProject<Projects.Centaur_Api>("api")
     .WithEnvironment("Auth__BootstrapClients__admin", adminApiKey)
     .WithUrlForEndpoint("http", _ => new() { Url = "/console", DisplayText = "Console" })
     .WithHttpHealthCheck("/health");
+// The org overlay (tools, workflows, personas, skills, prompts) and the slack tool's Web API, when configured.
+foreach (var (setting, variable) in new[] { ("Overlay:Path", "Overlay__Path"), ("Slack:ApiBaseUrl", "Slack__ApiBaseUrl") })
+{
+    if (builder.Configuration[setting] is { Length: > 0 } value)
+    {
+        api.WithEnvironment(variable, value);
+    }
+}
 
 var ironproxy = builder.AddProject<Projects.Centaur_IronProxy>("ironproxy")
     .WithPortOverride(builder.Configuration)

@@ -95,20 +95,17 @@ public static class Extensions
         return app;
     }
 
-    /// <summary>
-    /// Its own options: the body's shape (check names as registered) must not follow a service's API JSON policy
-    /// (the API snake-cases dictionary keys, which turned "PostgreSql" into "postgre_sql").
-    /// </summary>
-    private static readonly System.Text.Json.JsonSerializerOptions s_healthJson = new(System.Text.Json.JsonSerializerDefaults.Web);
-
     private static Task WriteHealthAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
         var body = new HealthBody(
             report.Status.ToString(),
             report.Entries.ToDictionary(e => e.Key, e => new HealthEntry(e.Value.Status.ToString(), e.Value.Description)));
+        // Own options: check names are identifiers ("PostgreSql"), not keys an app's naming policy may rewrite.
         return context.Response.WriteAsJsonAsync(body, s_healthJson, context.RequestAborted);
     }
+
+    private static readonly System.Text.Json.JsonSerializerOptions s_healthJson = new(System.Text.Json.JsonSerializerDefaults.Web);
 
     private sealed record HealthBody(string Status, Dictionary<string, HealthEntry> Checks);
 

@@ -22,7 +22,7 @@ internal static class SlackServiceExtensions
         // (its 30 s total timeout would cut every stream). EXTEXP0001: RemoveAllResilienceHandlers is the documented
         // way to opt one client out of ConfigureHttpClientDefaults.
 #pragma warning disable EXTEXP0001
-        builder.Services.AddHttpClient<SlackApiClient>(SlackApiClient.HttpClientName, (sp, http) =>
+        builder.Services.AddHttpClient(SlackApiClient.HttpClientName, (sp, http) =>
         {
             http.BaseAddress = sp.GetRequiredService<IOptions<SlackOptions>>().Value.ApiBaseUrl;
             http.Timeout = TimeSpan.FromSeconds(30);
@@ -36,6 +36,7 @@ internal static class SlackServiceExtensions
         builder.Services.AddSingleton<SlackInbox>();
         builder.Services.AddSingleton<InboxSignal>();
         builder.Services.AddSingleton<DeliverySignal>();
+        builder.Services.AddSingleton<SlackApiClient>();
         builder.Services.AddSingleton<SlackUpdateBudget>();
         builder.Services.AddSingleton<BotIdentity>();
         builder.Services.AddSingleton<CentaurApiClient>();

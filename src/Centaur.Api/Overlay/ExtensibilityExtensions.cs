@@ -25,6 +25,7 @@ internal static class ExtensibilityExtensions
 
         services.AddHttpClient();
         services.AddSingleton<ToolEgress>();
+        services.AddSingleton<Sandboxes.ISandboxPrompts, SandboxPrompts>();
         services.AddSingleton<ITool, CentaurTool>();
         services.AddSingleton<ITool, SlackTool>();
         services.AddSingleton<ITool, WebTool>();

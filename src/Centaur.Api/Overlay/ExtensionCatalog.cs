@@ -61,8 +61,9 @@ internal sealed partial class ExtensionCatalog(
                 context = LoadAssemblies(path, version, tools, workflows, errors);
                 LoadPersonas(path, personas, errors);
                 LoadSkills(path, skills);
-                var prompt = Path.Combine(path, "prompts", "AGENTS.md");
-                orgPrompt = File.Exists(prompt) ? File.ReadAllText(prompt) : null;
+                // prompts/AGENTS.md; an AGENTS.md at the overlay's root (the sandbox runtime's older layout) also counts.
+                var prompt = new[] { Path.Combine(path, "prompts", "AGENTS.md"), Path.Combine(path, "AGENTS.md") }.FirstOrDefault(File.Exists);
+                orgPrompt = prompt is null ? null : File.ReadAllText(prompt);
             }
 
             foreach (var error in errors)

@@ -140,7 +140,7 @@ internal sealed partial class SandboxManager(
 
     private System.Text.Json.Nodes.JsonObject SetupLine(string sandboxId, SessionRow session) => new()
     {
-        ["type"] = "setup",
+        ["type"] = SandboxWireMessages.Setup,
         ["thread_key"] = session.ThreadKey,
         ["thread_hash"] = Threads.ThreadKey.Hash(session.ThreadKey),
         ["harness"] = session.Harness,

@@ -24,6 +24,7 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
     private IHarness? _harness;
     private Task _warmUp = Task.CompletedTask;
     private RunningTurn? _turn;
+    private string? _setupError;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -73,7 +74,7 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
 
     private HarnessEndpoints OpenForwards()
     {
-        string? egressUrl = null;
+        string? egressUrl = environment.EgressUrl;
         string? apiUrl = environment.ApiUrl;
         if (environment.EgressSocket is { } egressSocket)
         {
@@ -131,6 +132,7 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
         var setup = SandboxSetup.TryParse(line, out var error);
         if (setup is null)
         {
+            _setupError = error;
             await wire.WriteAsync(Canonical.SandboxError("bad_setup", error!), cancellationToken);
             return;
         }
@@ -175,6 +177,7 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
         catch (Exception ex) when (ex is SetupException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             RuntimeLog.SetupFailed(logger, ex.Message);
+            _setupError = ex.Message;
             await wire.WriteAsync(Canonical.SandboxError(ex is SetupException s ? s.Code : "setup_failed", ex.Message), cancellationToken);
         }
     }
@@ -184,7 +187,7 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
         var turnId = line["turn_id"].Copy();
         if (_harness is null || _context is null)
         {
-            await FailTurnAsync(turnId, "not_ready", "turn.start before sandbox.setup", cancellationToken);
+            await FailTurnAsync(turnId, "not_ready", _setupError is null ? "turn.start before sandbox.setup" : $"the sandbox's setup failed: {_setupError}", cancellationToken);
             return;
         }
 

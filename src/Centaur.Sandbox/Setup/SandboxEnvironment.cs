@@ -2,7 +2,8 @@ namespace Centaur.Sandbox.Setup;
 
 /// <summary>
 /// What the backend tells the runtime through its environment (fixed for the sandbox's life, the same for every
-/// thread): where home is, the proxy's and the API's Unix sockets, the proxy CA, where the harness CLIs live.
+/// thread): where home is, the proxy's and the API's Unix sockets (or, where the sandbox has a network of its own
+/// such as a pod, the proxy's and the API's URLs), the proxy CA, where the harness CLIs live.
 /// Nothing in here is a secret: provider keys are placeholders that only the egress proxy resolves.
 /// </summary>
 internal sealed record SandboxEnvironment(
@@ -12,6 +13,7 @@ internal sealed record SandboxEnvironment(
     string HarnessBin,
     string? EgressSocket,
     int EgressPort,
+    string? EgressUrl,
     string? ApiSocket,
     int ApiPort,
     string? ApiUrl,
@@ -39,6 +41,7 @@ internal sealed record SandboxEnvironment(
             Get("CENTAUR_HARNESS_BIN") ?? "/opt/centaur/harnesses/node_modules/.bin",
             Get("CENTAUR_EGRESS_SOCKET"),
             int.TryParse(Get("CENTAUR_EGRESS_PORT"), out var egressPort) ? egressPort : 8787,
+            Get("CENTAUR_EGRESS_URL"),
             Get("CENTAUR_API_SOCKET"),
             int.TryParse(Get("CENTAUR_API_PORT"), out var apiPort) ? apiPort : 8788,
             Get("CENTAUR_API_URL"),

@@ -9,9 +9,10 @@ namespace Centaur.Slack.WebApi;
 
 /// <summary>
 /// A small typed Slack Web API client. Slack answers HTTP 200 even for failures ({ok:false,error}); only 429 and 5xx
-/// carry meaning in the status. A 429 blocks that method (not the others) for Retry-After seconds, for every caller.
+/// carry meaning in the status. A 429 blocks that method (not the others) for Retry-After seconds, for every caller:
+/// the client is a singleton and takes a fresh HttpClient from the factory for each call.
 /// </summary>
-internal sealed class SlackApiClient(HttpClient http, IOptions<SlackOptions> options, TimeProvider time, ILogger<SlackApiClient> logger)
+internal sealed class SlackApiClient(IHttpClientFactory factory, IOptions<SlackOptions> options, TimeProvider time, ILogger<SlackApiClient> logger)
 {
     public const string HttpClientName = "slack";
     private const int MaxAttempts = 4;
@@ -112,7 +113,7 @@ internal sealed class SlackApiClient(HttpClient http, IOptions<SlackOptions> opt
         using (var upload = new ByteArrayContent(content))
         {
             upload.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            using var response = await http.PostAsync(new Uri(uploadUrl), upload, cancellationToken);
+            using var response = await Http().PostAsync(new Uri(uploadUrl), upload, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 throw new SlackApiException("files.upload", "http_error", ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -151,6 +152,9 @@ internal sealed class SlackApiClient(HttpClient http, IOptions<SlackOptions> opt
 
     private string BotToken => options.Value.BotToken;
 
+    /// <summary>The named client carries Slack:ApiBaseUrl as its base address (SlackServiceExtensions).</summary>
+    private HttpClient Http() => factory.CreateClient(HttpClientName);
+
     private async Task<JsonObject> SendAsync(string method, Func<HttpRequestMessage> build, string token, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
@@ -165,7 +169,7 @@ internal sealed class SlackApiClient(HttpClient http, IOptions<SlackOptions> opt
             HttpResponseMessage response;
             try
             {
-                response = await http.SendAsync(request, cancellationToken);
+                response = await Http().SendAsync(request, cancellationToken);
             }
             catch (HttpRequestException ex) when (attempt < MaxAttempts)
             {

@@ -32,6 +32,7 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
 
     private readonly ConcurrentQueue<string> _proxyLogs = new();
     private readonly CancellationTokenSource _stop = new();
+    private int[] _orchestrator = [];
 
     public string SocketPath { get; } = Path.Combine(Path.GetTempPath(), $"centaur-proxy-{Guid.NewGuid():N}"[..30] + ".sock");
 
@@ -60,7 +61,9 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
         using var cts = new CancellationTokenSource(StartTimeout);
         Upstream = await FakeUpstreamServer.StartAsync(cts.Token);
         Upstream.GitToken = AnthropicKey;
+        var before = OrchestratorProcesses();
         await InitializeAsync();
+        _orchestrator = [.. OrchestratorProcesses().Except(before)];
         Db = await CreateDataSourceAsync();
         await SeedAdminKeyAsync(cts.Token);
         Upstream.LedgerCheck = LedgerHasRowAsync;
@@ -227,6 +230,33 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
         throw new InvalidOperationException("the proxy's process was not found");
     }
 
+    /// <summary>DCP processes watching this test process (one set per started AppHost).</summary>
+    private static int[] OrchestratorProcesses()
+    {
+        var self = $"--monitor {Environment.ProcessId}";
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                try
+                {
+                    var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                    if (cmdline.Contains("/dcp", StringComparison.Ordinal) && cmdline.Contains(self, StringComparison.Ordinal))
+                    {
+                        found.Add(pid);
+                    }
+                }
+                catch (IOException)
+                {
+                    // ended meanwhile
+                }
+            }
+        }
+
+        return [.. found];
+    }
+
     private async Task SeedAdminKeyAsync(CancellationToken cancellationToken)
     {
         await using var command = Db.CreateCommand("""
@@ -268,6 +298,14 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
     {
         await _stop.CancelAsync();
         await DisposeAsync();
+        // DCP tears the app down after DisposeAsync returns; the next collection (and its "no process left behind"
+        // checks) should start on a machine this fixture has left.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (_orchestrator.Any(pid => Directory.Exists($"/proc/{pid}")) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+        }
+
         if (Db is not null)
         {
             await Db.DisposeAsync();

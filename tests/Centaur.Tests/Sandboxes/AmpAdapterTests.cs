@@ -89,7 +89,7 @@ public sealed class AmpAdapterTests(SandboxFixture fixture)
     private HarnessContext Context(string harness)
     {
         var home = Path.Combine(fixture.Root, "unit", Guid.NewGuid().ToString("N"));
-        var environment = new SandboxEnvironment(home, Path.Combine(home, "run"), "/content", "/opt/centaur/harnesses/node_modules/.bin", null, 8787, null, 8788, null, null, null, null, null, "unit");
+        var environment = new SandboxEnvironment(home, Path.Combine(home, "run"), "/content", "/opt/centaur/harnesses/node_modules/.bin", null, 8787, null, null, 8788, null, null, null, null, null, "unit");
         var setup = SandboxSetup.TryParse(new JsonObject { ["thread_key"] = "test:amp", ["harness"] = harness }, out _)!;
         return new HarnessContext(environment, setup, new HarnessEndpoints(null, null, null, null, null), NullLogger.Instance);
     }

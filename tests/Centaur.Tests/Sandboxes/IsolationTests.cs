@@ -45,8 +45,8 @@ public sealed class IsolationTests(SandboxFixture fixture) : IAsyncLifetime
         var (a, wireA) = await StartAsync("iso-a");
         var (b, wireB) = await StartAsync("iso-b");
 
-        var inA = await RunAsync(wireA, "echo only-in-a > ~/workspace/a-only.txt && sleep 30 & echo started");
-        var inB = await RunAsync(wireB, "find / -name a-only.txt -not -path '/proc/*' 2>/dev/null | head -3; echo found-end; " +
+        var inA = await RunAsync(wireA, "echo only-in-a > ~/workspace/a-only.txt && (setsid sleep 60 >/dev/null 2>&1 &) && echo started");
+        var inB = await RunAsync(wireB, "find / \\( -path /proc -o -path /sys -o -path /usr -o -path /opt/centaur/harnesses \\) -prune -o -name a-only.txt -print 2>/dev/null | head -3; echo found-end; " +
             "echo procs=$(ls /proc | grep -cE '^[0-9]+$'); ps -eo comm= | sort -u | tr '\\n' ' '; echo; ls /home");
 
         Assert.NotEqual(a.SandboxId, b.SandboxId);
@@ -76,6 +76,9 @@ public sealed class IsolationTests(SandboxFixture fixture) : IAsyncLifetime
         Assert.Contains("ANTHROPIC_API_KEY=centaur-placeholder:anthropic-api-key", output, StringComparison.Ordinal);
         Assert.Contains("OPENAI_API_KEY=centaur-placeholder:openai-api-key", output, StringComparison.Ordinal);
         Assert.Contains("HTTPS_PROXY=http://sandbox:sbx1.", output, StringComparison.Ordinal);
+        Assert.Contains("NODE_EXTRA_CA_CERTS=/opt/centaur/ca/proxy-ca.pem", output, StringComparison.Ordinal);
+        Assert.Contains("SSL_CERT_FILE=/opt/centaur/ca/proxy-ca.pem", output, StringComparison.Ordinal);
+        Assert.Contains("CENTAUR_API_URL=http://127.0.0.1:8788", output, StringComparison.Ordinal);
         Assert.Contains("No such file", output, StringComparison.Ordinal);
         foreach (var file in Directory.EnumerateFiles(fixture.Backend.ThreadHome(thread), "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
         {

@@ -67,6 +67,7 @@ public sealed class SandboxFixture : IAsyncLifetime
             ApiUrl = Tools.Url,
             TurnTimeoutSeconds = 120,
             OverlayDirectory = Path.Combine(Root, "overlay"),
+            ProxyCaFile = WriteProxyCa(Path.Combine(Root, "proxy-ca.pem")),
         };
         Backend = CreateBackend(Options);
     }
@@ -88,6 +89,17 @@ public sealed class SandboxFixture : IAsyncLifetime
             new ApiSocketForwarder(wrapped, services, NullLogger<ApiSocketForwarder>.Instance),
             TimeProvider.System,
             NullLogger<LocalSandboxBackend>.Instance);
+    }
+
+    /// <summary>A CA certificate as the egress proxy would hand out (its key stays with the proxy: here, nowhere).</summary>
+    private static string WriteProxyCa(string path)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Centaur test proxy CA", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, false, 0, true));
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        File.WriteAllText(path, certificate.ExportCertificatePem());
+        return path;
     }
 
     /// <summary>An org overlay: its prompt, a persona, its own skill and a replacement for a base skill.</summary>

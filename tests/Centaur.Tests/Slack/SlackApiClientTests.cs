@@ -19,7 +19,7 @@ public sealed class SlackApiClientTests : IAsyncLifetime
         _slack = await FakeSlackServer.StartAsync();
         _http = new HttpClient { BaseAddress = _slack.ApiBaseUrl };
         var options = Options.Create(new SlackOptions { BotToken = "xoxb-test", AppToken = "xapp-test", ApiBaseUrl = _slack.ApiBaseUrl });
-        _client = new SlackApiClient(_http, options, TimeProvider.System, NullLogger<SlackApiClient>.Instance);
+        _client = new SlackApiClient(new OneClientFactory(_http), options, TimeProvider.System, NullLogger<SlackApiClient>.Instance);
     }
 
     [Fact]
@@ -123,4 +123,10 @@ public sealed class SlackApiClientTests : IAsyncLifetime
         _http.Dispose();
         await _slack.DisposeAsync();
     }
+}
+
+/// <summary>Hands out one HttpClient (the factory's clients are not disposed by their users).</summary>
+internal sealed class OneClientFactory(HttpClient http) : IHttpClientFactory
+{
+    public HttpClient CreateClient(string name) => http;
 }

@@ -46,7 +46,17 @@ public sealed class SlackTestBed : IAsyncDisposable
         var bed = new SlackTestBed(fixture, await FakeSlackServer.StartAsync(), await FakeCentaurApi.StartAsync(), overrides ?? []);
         bed._connectionString = await fixture.App.GetConnectionStringAsync("postgres") ?? throw new InvalidOperationException("no postgres");
         await bed.ResetTablesAsync();
-        bed.StartAdapter();
+        try
+        {
+            bed.StartAdapter();
+        }
+        catch
+        {
+            // A half-started adapter would keep working the shared inbox for the next test.
+            await bed.DisposeAsync();
+            throw;
+        }
+
         return bed;
     }
 
@@ -72,8 +82,10 @@ public sealed class SlackTestBed : IAsyncDisposable
             settings[key] = value;
         }
 
+        // UseKestrel() without a port plus our own URL: UseKestrel(port) races with Kestrel's bind
+        // (dotnet/aspnetcore#67714, "IServerAddressesFeature.Addresses cannot be modified after the server has started").
         Adapter = new SlackAdapterHost(settings);
-        Adapter.UseKestrel(0);
+        Adapter.UseKestrel();
         Adapter.StartServer();
         Http = Adapter.CreateClient();
     }
@@ -128,8 +140,12 @@ public sealed class SlackTestBed : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Http.Dispose();
-        await Adapter.DisposeAsync();
+        Http?.Dispose();
+        if (Adapter is not null)
+        {
+            await Adapter.DisposeAsync();
+        }
+
         await Api.DisposeAsync();
         await Slack.DisposeAsync();
     }
@@ -143,6 +159,8 @@ public sealed class SlackAdapterHost(Dictionary<string, string?> settings) : Web
         {
             builder.UseSetting(key, value);
         }
+
+        builder.UseUrls("http://127.0.0.1:0");
 
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Centaur", LogLevel.Information));
     }

@@ -304,4 +304,45 @@ public sealed class SlackTurnTests(CentaurAppFixture fixture) : IAsyncLifetime
         Assert.Equal("Hello again.", after[0].Text);
         Assert.NotEmpty(_bed.Slack.CallsTo("conversations.replies"));
     }
+
+    [Fact]
+    public async Task AnInterruptedTurnListsItsEffectsAndResumeContinuesIt()
+    {
+        var channel = SlackPayloads.NewChannel();
+        var ts = SlackPayloads.NewTs();
+        _bed.Api.Script = turn => Task.FromResult(turn.Texts.Count > 0
+            ? new FakeOutcome("interrupted", null, null, new JsonArray(new JsonObject { ["method"] = "POST", ["target"] = "api.github.com/repos/acme/billing/pulls" }))
+            : FakeOutcome.Succeeded("Resumed: the pull request exists, continuing."));
+
+        await _bed.PostEventAsync(SlackPayloads.AppMention(channel, ts, "open a PR"));
+        var interrupted = (await _bed.WaitForBotRepliesAsync(channel, ts, r => r.Count == 1 && r[0].HasButton(ReplyPoster.ResumeAction), "the interrupted notice")).Single();
+        Assert.Contains("POST api.github.com/repos/acme/billing/pulls", interrupted.Shown, StringComparison.Ordinal);
+        var executionId = _bed.Api.Executions.Single().Id;
+
+        var click = SlackPayloads.StopClick(channel, interrupted.Ts, executionId);
+        click["actions"]![0]!["action_id"] = ReplyPoster.ResumeAction;
+        using var response = await _bed.SendAsync(SignedSlackRequest.Interactivity(click));
+
+        Assert.True(response.IsSuccessStatusCode);
+        var replies = await _bed.WaitForBotRepliesAsync(channel, ts, r => r.Count == 2 && r[1].Text.StartsWith("Resumed", StringComparison.Ordinal), "the resumed answer");
+        Assert.Equal($"resume:{executionId}", _bed.Api.Executions[1].IdempotencyKey);
+        Assert.Equal("Resumed: the pull request exists, continuing.", replies[1].Text);
+    }
+
+    [Fact]
+    public async Task ASlashCommandOpensAThreadAndAnswersInIt()
+    {
+        var channel = SlackPayloads.NewChannel();
+        var form = $"token=x&team_id=T0001&channel_id={channel}&user_id=UALICE&command=%2Fcentaur&text=why+are+the+tests+red%3F&api_app_id=A0001&trigger_id={Guid.NewGuid():N}";
+
+        using var response = await _bed.SendAsync(SignedSlackRequest.Build("/slack/commands", form, "application/x-www-form-urlencoded"));
+
+        Assert.True(response.IsSuccessStatusCode);
+        await FakeSlackServer.WaitUntilAsync(() => _bed.Slack.BotMessages(channel).Count == 2 && !_bed.Slack.BotMessages(channel)[1].HasButton(ReplyPoster.StopAction), SlackTestBed.Timeout, "the question and its answer");
+        var (question, answer) = (_bed.Slack.BotMessages(channel)[0], _bed.Slack.BotMessages(channel)[1]);
+        Assert.Equal("<@UALICE> asked: why are the tests red?", question.Text);
+        Assert.Equal(question.Ts, answer.ThreadTs);
+        Assert.Equal($"slack:{channel}:{question.Ts}", Assert.Single(_bed.Api.Spawns));
+        Assert.Equal("why are the tests red?", Assert.Single(_bed.Api.Messages).Text);
+    }
 }

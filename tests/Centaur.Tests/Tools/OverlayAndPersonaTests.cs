@@ -35,7 +35,7 @@ public sealed class OverlayAndPersonaTests(OverlayApi overlay) : IClassFixture<O
         var (greeted, greeting) = await caller.CallAsync("greeter", "hello", """{"name":"Ada"}""");
         var (fetched, fetch) = await caller.CallAsync("web", "fetch", """{"url":"https://example.com/","anything":"goes"}""");
 
-        Assert.Equal(["centaur", "greeter", "slack", "web"], tools.Keys);
+        Assert.Equal(["centaur", "greeter", "slack", "upstream", "web"], tools.Keys);
         Assert.Equal("org", tools["greeter"]!["source"]!.GetValue<string>());
         Assert.Equal("org", tools["web"]!["source"]!.GetValue<string>());
         Assert.Equal("kernel", tools["slack"]!["source"]!.GetValue<string>());

@@ -12,18 +12,18 @@ namespace Centaur.Tests.Tools;
 /// Calls the tool gateway the way Centaur.Sandbox's <c>call</c> does: POST /tools/&lt;tool&gt;/&lt;method&gt; with an sbx1
 /// token for a thread, signed with the test API's sandbox-token-key.
 /// </summary>
-public sealed class ToolCaller(ApiProcess api, string threadKey, string sandboxId = "sbx-test")
+public sealed class ToolCaller(ApiProcess api, string threadKey, string sandboxId = "sbx-test", string tokenKey = ToolCaller.DefaultTokenKey)
 {
-    /// <summary>The key ApiProcess gives the API (Centaur__SandboxTokenKey).</summary>
-    private const string TokenKey = "test-sandbox-token-key-0123456789abcdef";
+    /// <summary>The key ApiProcess gives the API (Centaur__SandboxTokenKey) unless a test sets another.</summary>
+    public const string DefaultTokenKey = "test-sandbox-token-key-0123456789abcdef";
 
     public string ThreadKey => threadKey;
 
-    public static string Token(string threadKey, string sandboxId, DateTimeOffset expires)
+    private string Token(DateTimeOffset expires)
     {
         var payload = Base64Url(Encoding.UTF8.GetBytes(
             new JsonObject { ["t"] = threadKey, ["s"] = sandboxId, ["exp"] = expires.ToUnixTimeSeconds() }.ToJsonString()));
-        var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(TokenKey), Encoding.UTF8.GetBytes("sbx1." + payload));
+        var signature = HMACSHA256.HashData(Encoding.UTF8.GetBytes(tokenKey), Encoding.UTF8.GetBytes("sbx1." + payload));
         return $"sbx1.{payload}.{Base64Url(signature)}";
     }
 
@@ -31,7 +31,7 @@ public sealed class ToolCaller(ApiProcess api, string threadKey, string sandboxI
     {
         var http = api.CreateClient(apiKey: null);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-            Token(threadKey, sandboxId, expires ?? DateTimeOffset.UtcNow.AddHours(1)));
+            Token(expires ?? DateTimeOffset.UtcNow.AddHours(1)));
         return http;
     }
 

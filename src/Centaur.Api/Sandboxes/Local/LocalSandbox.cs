@@ -51,7 +51,8 @@ internal sealed class LocalSandbox
 
     public Task Exited { get; }
 
-    public bool HasExited => Exited.IsCompleted;
+    /// <summary>Gone as soon as its stdout closed (the wire's end), even if the exit bookkeeping is still running.</summary>
+    public bool HasExited => Exited.IsCompleted || _output.Reader.Completion.IsCompleted || ProcessHasExited();
 
     public ChannelReader<JsonObject> Output => _output.Reader;
 
@@ -178,7 +179,19 @@ internal sealed class LocalSandbox
     /// <summary>SIGKILL for the whole sandbox (tests use it to simulate a crash mid-turn).</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 
-    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+    public int? ExitCode => ProcessHasExited() ? _process.ExitCode : null;
+
+    private bool ProcessHasExited()
+    {
+        try
+        {
+            return _process.HasExited;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
 
     public string StderrSummary()
     {

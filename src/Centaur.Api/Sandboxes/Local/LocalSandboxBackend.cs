@@ -23,8 +23,12 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     private readonly ConcurrentDictionary<string, LocalSandbox> _sandboxes = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _homes = new(1, 1);
 
-    public LocalSandboxBackend(IOptions<LocalSandboxOptions> options, Auth.SandboxTokenIssuer tokens, ApiSocketForwarder apiForwarder, TimeProvider time, ILogger<LocalSandboxBackend> logger)
+    private readonly ISandboxPrompts? _prompts;
+
+    public LocalSandboxBackend(IOptions<LocalSandboxOptions> options, Auth.SandboxTokenIssuer tokens, ApiSocketForwarder apiForwarder, TimeProvider time, ILogger<LocalSandboxBackend> logger,
+        ISandboxPrompts? prompts = null)
     {
+        _prompts = prompts;
         _options = options.Value;
         _tokens = tokens;
         _apiForwarder = apiForwarder;
@@ -250,6 +254,13 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     private List<(string Name, string Text)> PromptLayers(string? persona)
     {
         List<(string, string)> layers = [("base", File.ReadAllText(Path.Combine(RuntimeDirectory, "Content", "AGENTS.base.md")))];
+        if (_prompts is not null)
+        {
+            // In the API: the org prompt, the persona's prompt and the generated Tools section, from the overlay catalog.
+            layers.AddRange(_prompts.LayersFor(persona));
+            return layers;
+        }
+
         var overlay = _options.OverlayDirectory is { Length: > 0 } o && Directory.Exists(o) ? o : null;
         if (overlay is not null && File.Exists(Path.Combine(overlay, "AGENTS.md")))
         {

@@ -14,9 +14,12 @@ public static class LocalSandboxExtensions
     public static IHostApplicationBuilder AddLocalSandboxes(this IHostApplicationBuilder builder)
     {
         var centaurState = builder.Configuration["Centaur:StateDirectory"];
+        var overlay = builder.Configuration["Overlay:Path"];
         builder.Services.AddOptions<LocalSandboxOptions>()
             .BindConfiguration(LocalSandboxOptions.Section)
             .PostConfigure(o => o.StateDirectory ??= centaurState is { Length: > 0 } ? Path.Combine(centaurState, "sandboxes") : null)
+            // The org overlay the API loads is the one sandboxes mount (its skills/ folder).
+            .PostConfigure(o => o.OverlayDirectory ??= overlay is { Length: > 0 } ? Path.GetFullPath(overlay) : null)
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
