@@ -3,12 +3,6 @@ using Centaur.Cli.Rendering;
 
 namespace Centaur.Cli;
 
-internal enum OutputFormat
-{
-    Text,
-    Jsonl,
-}
-
 /// <summary>What every command gets: the API client for --api/--key and the terminal it writes to.</summary>
 internal sealed class CliContext(CentaurApiClient api, Terminal terminal) : IDisposable
 {

@@ -3,19 +3,6 @@ using Npgsql;
 
 namespace Centaur.Api.WebConsole;
 
-internal sealed record ConsoleOverview(
-    long Threads, IReadOnlyDictionary<string, long> Sandboxes, IReadOnlyDictionary<string, long> Executions24h, long QueuedOrRunning);
-
-internal sealed record ConsoleEvent(long Id, long ExecutionId, string Type, JsonObject Data, DateTimeOffset CreatedAt);
-
-internal sealed record ConsoleToolCall(long Id, string Tool, string Method, string Outcome, double DurationMs, long? ExecutionId,
-    string? TurnId, string SandboxId, DateTimeOffset CreatedAt);
-
-internal sealed record ConsoleSideEffect(long Id, string Source, string Method, string Target, long? ExecutionId, string? TurnId, DateTimeOffset CreatedAt);
-
-internal sealed record ConsoleEgress(long Id, DateTimeOffset CreatedAt, string Method, string Host, int Port, string Path, int Status,
-    string Decision, string? Reason, string[] Bindings, long BytesIn, long BytesOut, double DurationMs);
-
 /// <summary>
 /// The read side of the web console: what an operator looks at, read straight from the control plane's tables.
 /// The thread list, transcript, sessions and executions come from the stores the API endpoints use.

@@ -5,14 +5,6 @@ using System.Text.Json.Nodes;
 
 namespace Centaur.Cli.Api;
 
-/// <summary>What happened to the connection, for the user to see (the events themselves are yielded).</summary>
-internal abstract record StreamNotice
-{
-    public sealed record Dropped(int Attempt, string Reason, long AfterEventId) : StreamNotice;
-
-    public sealed record Resumed(long AfterEventId) : StreamNotice;
-}
-
 /// <summary>
 /// Reads a thread's events and survives the connection: a dropped or stalled stream is reopened with
 /// after_event_id = the last event seen, and an event at or below it is never yielded twice, so a reader sees every
