@@ -12,9 +12,17 @@ namespace Centaur.Api.Sandboxes.Kubernetes;
 /// A pod per thread. State lives in the cluster (labels and annotations), so a restarted API or a second replica
 /// sees the same sandboxes. The NDJSON wire is the pod's main process reached through pods/attach.
 /// </summary>
+/// <remarks>
+/// The per-thread layers (org overlay prompt, persona prompt, Tools section, overlay skills) travel in the setup line
+/// rather than in the pod spec: a warm pod is made before its thread exists, a persona is chosen per thread, and a
+/// reloaded overlay applies to the next setup without a new pod generation (a ConfigMap volume per overlay revision
+/// would retire the whole pool on every overlay change and could still not carry the persona). The base prompt and
+/// the kernel skills are in the sandbox image, next to the runtime that uses them.
+/// </remarks>
 internal sealed class KubernetesSandboxBackend(
     IKubernetes client, KubernetesWarmPool pool, IOptions<KubernetesSandboxOptions> options, TimeProvider time,
-    ILogger<KubernetesSandboxBackend> logger) : ISandboxBackend, IWarmSandboxClaims
+    ILogger<KubernetesSandboxBackend> logger, Auth.SandboxTokenIssuer? tokens = null, ISandboxPrompts? prompts = null)
+    : ISandboxBackend, IWarmSandboxClaims
 {
     /// <summary>Activity is recorded on the pod at most this often (one small patch), for capacity eviction.</summary>
     private static readonly TimeSpan TouchInterval = TimeSpan.FromSeconds(30);
@@ -41,6 +49,8 @@ internal sealed class KubernetesSandboxBackend(
             throw new SandboxStartException($"the Kubernetes API refused or failed to create sandbox {spec.SandboxId}: {ex.Message}", ex);
         }
     }
+
+    public int WarmCount => _options.WarmPoolSize > 0 ? pool.ReadyCount : 0;
 
     /// <summary>A pool pod, claimed atomically (see <see cref="KubernetesWarmPool"/>); its id is its pod name.</summary>
     public async Task<SandboxInfo?> TryClaimWarmAsync(string threadKey, CancellationToken cancellationToken) =>
@@ -92,7 +102,82 @@ internal sealed class KubernetesSandboxBackend(
         }
 
         logger.PodReady(name, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        if (spec.ThreadKey is { } threadKey)
+        {
+            // A thread's sandbox is returned with its workspace assembled (the ISandboxBackend contract), so the
+            // control plane sends setup lines only after warm claims, as with the local backend.
+            await SetupAsync(spec.SandboxId, name, SandboxWireMessages.SetupLine(spec, threadKey), cancellationToken);
+        }
+
         return SandboxPods.ToInfo(pod);
+    }
+
+    /// <summary>Sends the completed setup line and waits for sandbox.ready; a failed setup deletes the pod.</summary>
+    private async Task SetupAsync(string sandboxId, string name, JsonObject line, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.SetupTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        string? failure;
+        try
+        {
+            await using var wire = await AttachAsync(sandboxId, linked.Token);
+            await using var lines = wire.ReadAllAsync(linked.Token).GetAsyncEnumerator(linked.Token);
+            await wire.SendAsync(line, linked.Token);
+            failure = "the sandbox exited during setup";
+            while (await lines.MoveNextAsync())
+            {
+                var type = SandboxWireMessages.TypeOf(lines.Current);
+                if (type == SandboxWireMessages.Ready)
+                {
+                    failure = null;
+                    break;
+                }
+
+                if (type == SandboxWireMessages.Error)
+                {
+                    failure = SandboxWireMessages.GetString(lines.Current, "message") ?? "the sandbox reported an error";
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            failure = $"setup did not finish within {_options.SetupTimeout.TotalSeconds:0} s";
+        }
+        catch (Exception ex) when (ex is IOException or SandboxGoneException)
+        {
+            failure = ex.Message;
+        }
+
+        if (failure is not null)
+        {
+            logger.PodFailedToStart(name, failure);
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await ApiCallAsync(() => SandboxPods.DeleteAsync(client, _options.Namespace, name, cleanup.Token));
+            throw new SandboxStartException($"sandbox {sandboxId} failed its setup: {failure}");
+        }
+    }
+
+    /// <summary>
+    /// Completes a setup line on its way to the pod (a cold start's, or the control plane's after a warm claim): the
+    /// overlay's prompt layers for the line's persona, its skills, the turn timeout and a token if it has none.
+    /// </summary>
+    private JsonObject PrepareSetup(string sandboxId, JsonObject line)
+    {
+        var threadKey = SandboxWireMessages.GetString(line, "thread_key");
+        var token = threadKey is not null && tokens is { IsConfigured: true } ? tokens.Issue(threadKey, sandboxId) : null;
+        var layers = prompts?.LayersFor(SandboxWireMessages.GetString(line, "persona")) ?? [];
+        var complete = SandboxWireMessages.Complete(line, token, layers, [], _options.TurnTimeout);
+        if (prompts?.Skills() is { Count: > 0 } skills)
+        {
+            complete["skills"] ??= new JsonArray([.. skills.Select(s => (JsonNode)new JsonObject
+            {
+                ["name"] = s.Name,
+                ["files"] = new JsonArray([.. s.Files.Select(f => (JsonNode)new JsonObject { ["path"] = f.Path, ["content_base64"] = Convert.ToBase64String(f.Content) })]),
+            })]);
+        }
+
+        return complete;
     }
 
     public async Task<ISandboxWire> AttachAsync(string sandboxId, CancellationToken cancellationToken)
@@ -113,7 +198,7 @@ internal sealed class KubernetesSandboxBackend(
 
         _openWires.AddOrUpdate(name, 1, (_, n) => n + 1);
         Touch(name, force: true);
-        return new KubernetesSandboxWire(connection, name, logger, () => Touch(name, force: false), () =>
+        return new KubernetesSandboxWire(connection, name, logger, line => PrepareSetup(sandboxId, line), () => Touch(name, force: false), () =>
         {
             _openWires.AddOrUpdate(name, 0, (_, n) => Math.Max(0, n - 1));
             Touch(name, force: true);
