@@ -62,21 +62,21 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ALineRoundTripsOverTheAttachWireAndTheWorkspaceBecomesReady()
+    public async Task AThreadsPodIsSetUpBeforeSpawnReturnsAndALineRoundTripsOverTheAttachWire()
     {
         var (backend, _) = Backend();
         var info = await backend.StartAsync(Spec("sbx-wire", "cli:wire"), Ct);
-        Assert.False(await backend.IsWorkspaceReadyAsync(info.SandboxId, Ct));
+        Assert.True(await backend.IsWorkspaceReadyAsync(info.SandboxId, Ct)); // the backend sent sandbox.setup and saw sandbox.ready
+        var setup = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_fake.HomeOf(Ns, "sbx-wire"), ".setup-line"), Ct))!;
+        Assert.Equal(("cli:wire", "claude", 1800.0), (setup["thread_key"]!.GetValue<string>(), setup["harness"]!.GetValue<string>(), setup["turn_timeout_seconds"]!.GetValue<double>()));
+        Assert.Empty(setup["prompt_layers"]!.AsArray()); // no overlay here: the pod's own base prompt only
 
         await using var wire = await backend.AttachAsync(info.SandboxId, Ct);
         await using var lines = wire.ReadAllAsync(Ct).GetAsyncEnumerator(Ct);
-        await wire.SendAsync(new JsonObject { ["type"] = "sandbox.setup", ["thread_key"] = "cli:wire", ["harness"] = "claude" }, Ct);
-        var ready = await NextAsync(lines);
         await wire.SendAsync(new JsonObject { ["type"] = "turn.start", ["turn_id"] = 1, ["text"] = "hello over the wire" }, Ct);
         var assistant = await NextAsync(lines);
         var done = await NextAsync(lines);
 
-        Assert.Equal("sandbox.ready", ready["type"]!.GetValue<string>());
         Assert.Equal("assistant", assistant["type"]!.GetValue<string>());
         Assert.Equal("turn.done", done["type"]!.GetValue<string>());
         Assert.Equal(1, done["turn_id"]!.GetValue<int>());
