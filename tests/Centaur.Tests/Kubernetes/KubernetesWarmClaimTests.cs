@@ -175,6 +175,9 @@ public sealed class KubernetesWarmClaimTests(CentaurAppFixture fixture) : IAsync
         ["Sandbox__Kubernetes__KubeConfigPath"] = _kubeconfig,
         ["Sandbox__Kubernetes__Namespace"] = Ns,
         ["Sandbox__Kubernetes__Image"] = "centaur-sandbox:test",
+        // As in the generated manifests: every replica gives its pods the same API URL (the Service), so all
+        // instances compute the same pool generation and share the pool instead of retiring each other's pods.
+        ["Sandbox__Kubernetes__ApiUrl"] = "http://api.centaur.svc:8080",
         ["Sandbox__Kubernetes__WarmPoolSize"] = "1",
         ["Sandbox__Kubernetes__WarmPoolRefillInterval"] = refill,
         ["Sandbox__Kubernetes__ReadyTimeout"] = "00:00:30",
