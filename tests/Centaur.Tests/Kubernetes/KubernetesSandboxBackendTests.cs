@@ -232,8 +232,12 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         await pool.RefillAsync(Ct);
         var warm = Assert.Single(_fake.Pods(Ns)).Metadata.Name;
         await Eventually(() => _fake.GetPod(Ns, warm)?.Status.Phase == "Running");
+        Assert.Equal(0, backend.WarmCount); // created but not yet seen ready
+        await pool.RefillAsync(Ct);
+        Assert.Equal(1, backend.WarmCount); // the warm pool gauge
 
         var claimed = await backend.TryClaimWarmAsync("cli:warm", Ct);
+        Assert.Equal(0, backend.WarmCount);
         await using var wire = await backend.AttachAsync(claimed!.SandboxId, Ct);
         await using var lines = wire.ReadAllAsync(Ct).GetAsyncEnumerator(Ct);
         await wire.SendAsync(new JsonObject { ["type"] = "sandbox.setup", ["thread_key"] = "cli:warm" }, Ct);

@@ -65,8 +65,9 @@ internal sealed class KubernetesSandboxOptions
     public int WarmPoolSize { get; set; }
 
     /// <summary>
-    /// The environment of pool pods (no thread yet): what the control plane's thread-less spec would carry, e.g.
-    /// placeholder keys. Part of the pod-spec generation, so changing it retires the old pool pods.
+    /// The environment of pool pods (no thread yet). The control plane's thread-less environment (placeholder keys,
+    /// API and proxy URLs) is added at start for names not set here. Part of the pod-spec generation, so changing it
+    /// retires the old pool pods.
     /// </summary>
     public Dictionary<string, string> PoolEnvironment { get; set; } = [];
 
