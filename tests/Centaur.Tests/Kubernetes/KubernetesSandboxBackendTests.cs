@@ -150,6 +150,10 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
 
         var cold = await backend.StartAsync(new SandboxSpec("sbx-layers", "cli:cold-layers", "claude", "auditor", null, new Dictionary<string, string>()), Ct);
         AssertWorkspace(_fake.HomeOf(Ns, cold.SandboxId));
+        var unknown = await Assert.ThrowsAsync<SandboxStartException>(() =>
+            backend.StartAsync(new SandboxSpec("sbx-nobody", "cli:nobody", "claude", "nobody", null, new Dictionary<string, string>()), Ct));
+        Assert.Equal("unknown_persona", unknown.Code);
+        await Eventually(() => _fake.GetPod(Ns, "sbx-nobody") is null); // a pod whose setup failed is not left behind
 
         await pool.RefillAsync(Ct);
         var warm = Assert.Single(_fake.Pods(Ns), p => p.Metadata.Labels[SandboxLabels.Pool] == "warm").Metadata.Name;

@@ -115,46 +115,63 @@ internal sealed class KubernetesSandboxBackend(
     /// <summary>Sends the completed setup line and waits for sandbox.ready; a failed setup deletes the pod.</summary>
     private async Task SetupAsync(string sandboxId, string name, JsonObject line, CancellationToken cancellationToken)
     {
+        try
+        {
+            var (failure, code) = await RunSetupAsync(sandboxId, line, cancellationToken);
+            if (failure is not null)
+            {
+                throw new SandboxStartException($"sandbox {sandboxId} failed its setup: {failure}", code: code);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Not the thread's sandbox yet: nothing else would ever delete it.
+            logger.PodFailedToStart(name, ex.Message);
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await SandboxPods.DeleteAsync(client, _options.Namespace, name, cleanup.Token);
+            }
+            catch (Exception cleanupFailure) when (cleanupFailure is HttpOperationException or HttpRequestException or OperationCanceledException)
+            {
+                logger.PodFailedToStart(name, "and could not be deleted: " + cleanupFailure.Message);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task<(string? Failure, string Code)> RunSetupAsync(string sandboxId, JsonObject line, CancellationToken cancellationToken)
+    {
         using var timeout = new CancellationTokenSource(_options.SetupTimeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        string? failure;
         try
         {
             await using var wire = await AttachAsync(sandboxId, linked.Token);
             await using var lines = wire.ReadAllAsync(linked.Token).GetAsyncEnumerator(linked.Token);
             await wire.SendAsync(line, linked.Token);
-            failure = "the sandbox exited during setup";
             while (await lines.MoveNextAsync())
             {
-                var type = SandboxWireMessages.TypeOf(lines.Current);
-                if (type == SandboxWireMessages.Ready)
+                // sandbox.started may come first: the pod turns Ready as its process starts, before the runtime speaks.
+                switch (SandboxWireMessages.TypeOf(lines.Current))
                 {
-                    failure = null;
-                    break;
-                }
-
-                if (type == SandboxWireMessages.Error)
-                {
-                    failure = SandboxWireMessages.GetString(lines.Current, "message") ?? "the sandbox reported an error";
-                    break;
+                    case SandboxWireMessages.Ready:
+                        return (null, "");
+                    case SandboxWireMessages.Error:
+                        return (SandboxWireMessages.GetString(lines.Current, "message") ?? "the sandbox reported an error",
+                            SandboxWireMessages.GetString(lines.Current, "code") ?? "sandbox_error");
                 }
             }
+
+            return ("the sandbox exited during setup", "sandbox_exited");
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            failure = $"setup did not finish within {_options.SetupTimeout.TotalSeconds:0} s";
+            return ($"setup did not finish within {_options.SetupTimeout.TotalSeconds:0} s", "setup_timeout");
         }
         catch (Exception ex) when (ex is IOException or SandboxGoneException)
         {
-            failure = ex.Message;
-        }
-
-        if (failure is not null)
-        {
-            logger.PodFailedToStart(name, failure);
-            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await ApiCallAsync(() => SandboxPods.DeleteAsync(client, _options.Namespace, name, cleanup.Token));
-            throw new SandboxStartException($"sandbox {sandboxId} failed its setup: {failure}");
+            return (ex.Message, "sandbox_gone");
         }
     }
 
