@@ -7,8 +7,8 @@ namespace Centaur.Tests.Foundation;
 
 /// <summary>
 /// The AppHost as users run it (`./centaur up`): its own OS process with the dashboard, its embedded Postgres and the
-/// three services. SIGTERM (what systemd, a terminal's Ctrl-C via the shell, or `kill` send) must leave no process
-/// of the app behind. An in-process test app cannot show this: DCP watches the process that started it, which would
+/// three services. SIGTERM (systemd, Kubernetes, `kill`) or SIGINT (Ctrl-C) must leave no process of the app
+/// behind. An in-process test app cannot show this: DCP watches the process that started it, which would
 /// be the test host itself.
 /// </summary>
 [Collection(Name)]
@@ -19,8 +19,10 @@ public sealed class AppHostProcessTests
 
     private static readonly TimeSpan s_stopTimeout = TimeSpan.FromSeconds(90);
 
-    [Fact]
-    public async Task SigtermStopsEveryProcessOfTheApp()
+    [Theory]
+    [InlineData("TERM")]
+    [InlineData("INT")]
+    public async Task AStopSignalEndsEveryProcessOfTheApp(string signal)
     {
         var state = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"centaur-ah-{Guid.NewGuid():N}"[..18]));
         // As root, postgres runs as the postgres user and must reach its data folder below this one.
@@ -59,7 +61,7 @@ public sealed class AppHostProcessTests
                 Assert.True(commandLines.Contains(expected, StringComparison.Ordinal), $"no process of the app runs '{expected}':\n{commandLines}");
             }
 
-            var exitCode = await appHost.TerminateAsync(s_stopTimeout);
+            var exitCode = await appHost.TerminateAsync(s_stopTimeout, signal);
 
             Assert.Equal(0, exitCode);
             var deadline = Stopwatch.StartNew();
@@ -69,7 +71,7 @@ public sealed class AppHostProcessTests
                 await Task.Delay(500, TestContext.Current.CancellationToken);
             }
 
-            Assert.True(left.Count == 0, $"{left.Count} processes of the app still run {s_stopTimeout} after SIGTERM:\n{string.Join('\n', left.Select(p => p.CommandLine))}");
+            Assert.True(left.Count == 0, $"{left.Count} processes of the app still run {s_stopTimeout} after SIG{signal}:\n{string.Join('\n', left.Select(p => p.CommandLine))}");
         }
         finally
         {

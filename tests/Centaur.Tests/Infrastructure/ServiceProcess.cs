@@ -117,13 +117,16 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>SIGTERM, what systemd, Kubernetes and `kill` send: the process shuts down by its own code.</summary>
-    public async Task<int> TerminateAsync(TimeSpan timeout)
+    /// <summary>
+    /// A signal that asks for a clean stop: TERM (what systemd, Kubernetes and `kill` send) or INT (Ctrl-C in a
+    /// terminal); the process shuts down by its own code. Returns its exit code.
+    /// </summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout, string signal = "TERM")
     {
         var process = _process ?? throw new InvalidOperationException("not started");
         if (!process.HasExited)
         {
-            using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            using var kill = Process.Start("kill", [$"-{signal}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             await kill.WaitForExitAsync();
         }
 
@@ -134,7 +137,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"{Path.GetFileName(_assembly)} did not exit within {timeout} of SIGTERM:\n{RecentLog}");
+            throw new TimeoutException($"{Path.GetFileName(_assembly)} did not exit within {timeout} of SIG{signal}:\n{RecentLog}");
         }
 
         return process.ExitCode;
