@@ -30,7 +30,7 @@ public sealed class KubernetesWarmClaimTests(CentaurAppFixture fixture) : IAsync
     public async ValueTask InitializeAsync()
     {
         _kube = await FakeKubeApiServer.StartAsync();
-        _kube.Runtime.MainCommand = [ApiProcess.DotnetPath(), RepositoryPaths.Output("tests/Centaur.FakeSandbox", "Centaur.FakeSandbox.dll")];
+        _kube.Runtime.MainCommand = [ServiceProcess.DotnetPath(), RepositoryPaths.Output("tests/Centaur.FakeSandbox", "Centaur.FakeSandbox.dll")];
         _kubeconfig = Path.Combine(Path.GetTempPath(), $"centaur-fake-kubeconfig-{Guid.NewGuid():N}");
         await File.WriteAllTextAsync(_kubeconfig, $"""
             apiVersion: v1
