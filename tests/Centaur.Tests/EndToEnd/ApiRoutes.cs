@@ -80,6 +80,10 @@ internal sealed record ApiRoute(string Method, string Pattern, Access Access, Bo
         new("DELETE", "/egress/bindings/{name}", Access.Admin),
         new("PUT", "/egress/routes/{prefix}", Access.Admin, BodyKind.Json),
         new("DELETE", "/egress/routes/{prefix}", Access.Admin),
+        // Also open to the egress_grant scope (the Slack adapter's "Allow <host> for this thread").
+        new("GET", "/egress/threads/{threadKey}/hosts/", Access.Admin),
+        new("PUT", "/egress/threads/{threadKey}/hosts/{host}", Access.Admin, BodyKind.Json),
+        new("DELETE", "/egress/threads/{threadKey}/hosts/{host}", Access.Admin),
 
         new("GET", "/console/login", Access.Anonymous),
         new("POST", "/console/login", Access.ConsoleForm),

@@ -25,7 +25,7 @@ internal static class ApiSweep
         ["client"] = "\u0000", ["lease_token"] = "\u0000", ["external_ref"] = "\u0000", ["name"] = "\u0000", ["scopes"] = new System.Text.Json.Nodes.JsonArray("\u0000"),
         ["mode"] = "\u0000", ["connect_to"] = "\u0000", ["host"] = "\u0000", ["secret"] = "\u0000", ["format"] = "\u0000",
         ["headers"] = new System.Text.Json.Nodes.JsonArray("\u0000"), ["destination"] = "\u0000", ["command"] = "\u0000",
-        ["inputs"] = new System.Text.Json.Nodes.JsonObject { ["\u0000"] = "\u0000" }, ["trusted_ca_pem"] = "\u0000",
+        ["inputs"] = new System.Text.Json.Nodes.JsonObject { ["\u0000"] = "\u0000" }, ["trusted_ca_pem"] = "\u0000", ["granted_by"] = "\u0000",
     }.ToJsonString();
 
     /// <param name="revokedKey">A key that was valid and has been revoked.</param>
