@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Centaur.Slack.Replies;
+using Centaur.Tests.Fakes.FakeSlack;
 using Centaur.Tests.Infrastructure;
+using Centaur.Tests.Slack;
 
 namespace Centaur.Tests.IronProxy;
 
@@ -160,6 +163,58 @@ public sealed class ThreadAllowanceTests(IronProxyFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task ARefusedHostIsOfferedInSlackAndAnAdminsClickThereOpensItForThatThreadOnly()
+    {
+        using var adapterKey = await CreateClientAsync("agent", "egress_grant");
+        await using var bed = await SlackTestBed.StartAsync(fixture, new()
+        {
+            ["Api:BaseUrl"] = fixture.App.GetEndpoint("api", "http").ToString(),
+            ["Api:Key"] = adapterKey.DefaultRequestHeaders.Authorization!.Parameter,
+        });
+        bed.Slack.WorkspaceAdmins.Add("UADMIN");
+        var channel = SlackPayloads.NewChannel();
+        var ts = SlackPayloads.NewTs();
+        var thread = $"slack:{channel}:{ts}";
+        var host = $"chain-{Guid.NewGuid():N}"[..18] + ".test";
+        var executionId = await StartRunningTurnAsync(thread);
+        try
+        {
+            // The adapter renders this execution as it would one it started from a mention.
+            await bed.Adapter.Service<ReplyStore>().CreateReplyAsync(executionId, thread, channel, ts, null, "UALICE", Ct);
+            bed.Adapter.Service<ReplyCoordinator>().EnsureStreaming(executionId);
+
+            Assert.Equal(("403", "host_not_allowed"), await GetAsync(thread, host, "chain-before"));
+            var notice = (await bed.WaitForBotRepliesAsync(channel, ts, r => r.Any(m => m.HasButton(ThreadNotices.AllowEgressAction)), "the proxy's refusal reaches the thread"))
+                .Single(m => m.HasButton(ThreadNotices.AllowEgressAction));
+            using (await bed.SendAsync(SignedSlackRequest.Interactivity(SlackPayloads.ButtonClick(notice, ThreadNotices.AllowEgressAction, "UBOB"))))
+            {
+            }
+
+            await FakeSlackServer.WaitUntilAsync(() => bed.Slack.CallsTo("chat.postEphemeral").Count == 1, SlackTestBed.Timeout, "the member is refused");
+            Assert.Equal(0L, await CountAsync("SELECT count(*) FROM egress_thread_allowances WHERE thread_key = @thread", thread));
+            using (await bed.SendAsync(SignedSlackRequest.Interactivity(SlackPayloads.ButtonClick(notice, ThreadNotices.AllowEgressAction, "UADMIN"))))
+            {
+            }
+
+            await FakeSlackServer.WaitUntilAsync(() => CountAsync("SELECT count(*) FROM egress_thread_allowances WHERE thread_key = @thread AND granted_by = 'slack:UADMIN'", thread).Result == 1,
+                SlackTestBed.Timeout, "the admin's allowance is stored");
+            await using (var version = fixture.Db.CreateCommand("SELECT version FROM egress_settings WHERE id = 1"))
+            {
+                await fixture.WaitForPolicyAsync((long)(await version.ExecuteScalarAsync(Ct))!, Ct);
+            }
+
+            Assert.Equal(("502", "upstream_unreachable"), await GetAsync(thread, host, "chain-after"));
+            Assert.Equal(("403", "host_not_allowed"), await GetAsync($"slack:{channel}:{SlackPayloads.NewTs()}", host, "chain-other"));
+            Assert.Equal(1L, await CountAsync("SELECT count(*) FROM egress_allowance_audit WHERE thread_key = @thread AND action = 'grant' AND actor = 'slack:UADMIN' AND client LIKE 'tests-%'", thread));
+            await bed.WaitForBotRepliesAsync(channel, ts, r => r.Any(m => m.Ts == notice.Ts && m.Text.Contains("<@UADMIN> allowed", StringComparison.Ordinal)), "the thread is told");
+        }
+        finally
+        {
+            await FinishTurnAsync(thread, executionId);
+        }
+    }
+
     /// <summary>GET https://host/echo/marker through the proxy as the thread's sandbox: (HTTP status, refusal code).</summary>
     private async Task<(string Status, string? Code)> GetAsync(string thread, string host, string marker)
     {
@@ -178,10 +233,10 @@ public sealed class ThreadAllowanceTests(IronProxyFixture fixture)
         return (result.Stderr.Trim(), code);
     }
 
-    private async Task<HttpClient> CreateClientAsync(string scope)
+    private async Task<HttpClient> CreateClientAsync(params string[] scopes)
     {
         using var admin = fixture.CreateApiClient();
-        using var response = await admin.PostAsJsonAsync("/admin/keys", new { name = $"tests-{scope.Replace('_', '-')}-{Guid.NewGuid():N}"[..40], scopes = new[] { scope } }, Ct);
+        using var response = await admin.PostAsJsonAsync("/admin/keys", new { name = $"tests-{scopes[^1].Replace('_', '-')}-{Guid.NewGuid():N}"[..40], scopes }, Ct);
         response.EnsureSuccessStatusCode();
         var key = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("key").GetString();
         var client = fixture.App.CreateHttpClient("api");
