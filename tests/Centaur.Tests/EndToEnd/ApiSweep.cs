@@ -45,7 +45,7 @@ internal static class ApiSweep
             yield return new(name, "unknown method", Http("PATCH", path, valid, json), 405, "method_not_allowed");
         }
 
-        if (route.Access is Access.Agent or Access.Admin or Access.AnyCaller or Access.Sandbox)
+        if (route.Access is Access.Agent or Access.Admin or Access.EgressGrant or Access.AnyCaller or Access.Sandbox)
         {
             yield return new(name, "no credentials", Http(route.Method, path, body: json), 401, Unauthorized);
             yield return new(name, "unknown API key", Http(route.Method, path, Bearer("ck_sweep_unknown_key_0123456789"), json), 401, Unauthorized);
@@ -58,7 +58,7 @@ internal static class ApiSweep
             yield return new(name, "oversize body, no credentials", Http(route.Method, path, body: "{", declaredLength: Oversize), 401, Unauthorized);
         }
 
-        if (route.Access is Access.Agent or Access.Admin)
+        if (route.Access is Access.Agent or Access.Admin or Access.EgressGrant)
         {
             yield return new(name, "sandbox token (wrong scope)", Http(route.Method, path, Bearer(c.SandboxToken), json), 401, Unauthorized);
         }
@@ -145,7 +145,7 @@ internal static class ApiSweep
     private static string? ValidCredential(ApiRoute route, SweepCredentials c) => route.Access switch
     {
         Access.Agent or Access.AnyCaller => Bearer(c.AgentKey),
-        Access.Admin => Bearer(c.AdminKey),
+        Access.Admin or Access.EgressGrant => Bearer(c.AdminKey),
         Access.Sandbox => Bearer(c.SandboxToken),
         _ => null,
     };
