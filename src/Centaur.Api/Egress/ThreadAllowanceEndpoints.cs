@@ -8,7 +8,7 @@ using Npgsql;
 namespace Centaur.Api.Egress;
 
 /// <summary>
-/// Per-thread egress allowances (0012_egress_thread_allowances.sql): one thread's sandbox may reach one more exact host
+/// Per-thread egress allowances (0013_egress_thread_allowances.sql): one thread's sandbox may reach one more exact host
 /// on ports 443 and 80. Operators call it, and so does the Slack adapter (scope egress_grant) for a workspace admin who
 /// pressed "Allow &lt;host&gt; for this thread"; granted_by names that person. Every grant and revoke is audited in the
 /// same transaction, and the change bumps the policy version the proxies reload.
