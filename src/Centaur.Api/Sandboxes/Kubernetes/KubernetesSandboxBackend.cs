@@ -52,11 +52,27 @@ internal sealed class KubernetesSandboxBackend(
 
     public int WarmCount => _options.WarmPoolSize > 0 ? pool.ReadyCount : 0;
 
-    /// <summary>A pool pod, claimed atomically (see <see cref="KubernetesWarmPool"/>); its id is its pod name.</summary>
-    public async Task<SandboxInfo?> TryClaimWarmAsync(string threadKey, CancellationToken cancellationToken) =>
-        _options.WarmPoolSize > 0 && await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed
-            ? SandboxPods.ToInfo(claimed)
-            : null;
+    /// <summary>
+    /// A pool pod, claimed atomically (see <see cref="KubernetesWarmPool"/>); its id is its pod name. A claim the
+    /// Kubernetes API fails is no claim: the thread cold-starts, whose error (if the API is down) is the one to report.
+    /// </summary>
+    public async Task<SandboxInfo?> TryClaimWarmAsync(string threadKey, CancellationToken cancellationToken)
+    {
+        if (_options.WarmPoolSize <= 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed ? SandboxPods.ToInfo(claimed) : null;
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException)
+        {
+            logger.WarmClaimFailed(ex);
+            return null;
+        }
+    }
 
     private async Task<SandboxInfo> StartPodAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
