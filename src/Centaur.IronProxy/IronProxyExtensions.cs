@@ -37,6 +37,7 @@ internal static class IronProxyExtensions
         services.AddSingleton<ISecretStore, ConfigurationSecretStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<Tracing.TurnTraces>();
+        services.AddHostedService<Tracing.TurnTraceListener>();
         services.AddHostedService<AuditWriter>();
         services.AddSingleton<SideEffectLedger>();
         services.AddSingleton<UpstreamClient>();

@@ -25,4 +25,7 @@ internal static partial class IronProxyLog
 
     [LoggerMessage(5007, LogLevel.Information, "Listening for sandboxes on {Endpoint}")]
     public static partial void Listening(this ILogger logger, string endpoint);
+
+    [LoggerMessage(5008, LogLevel.Warning, "Listening for turn trace changes failed on attempt {Attempt}; retrying in {Delay}")]
+    public static partial void TurnTraceListenerFailed(this ILogger logger, Exception exception, int attempt, TimeSpan delay);
 }
