@@ -42,6 +42,15 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
         }
 
         var parent = await TurnOfAsync(threadKey, cancellationToken);
+        if (parent == default && Activity.Current is { HasRemoteParent: true } server)
+        {
+            // No turn running: a client that sent its own trace context keeps the call in its trace.
+            parent = new ActivityContext(server.TraceId, server.ParentSpanId, ActivityTraceFlags.Recorded, isRemote: true);
+        }
+
+        // The server span of an egress request is not recorded (IronProxyExtensions), so it is never the parent:
+        // without a turn the egress span starts a trace. (Only this async method's context changes.)
+        Activity.Current = null;
         var activity = Source.StartActivity($"egress {host}", ActivityKind.Client, parent);
         activity?.SetTag("server.address", host);
         activity?.SetTag("centaur.thread_key", threadKey);
