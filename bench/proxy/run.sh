@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Centaur.IronProxy benchmark: the same fake upstream measured directly and through the proxy, in one run, on
 # loopback, keep-alive, and printed as a table of ratios against the direct baseline.
-#   bench/proxy/run.sh                  (DURATION=5 CONNECTIONS="1 16" ROUNDS=2 to change the defaults)
+#   bench/proxy/run.sh                  (DURATION=5 CONNECTIONS="1 16" ROUNDS=2 WARMUP=15 to change the defaults)
 # Tools: wrk (cannot use a proxy: direct vs reverse mode) and hey (speaks CONNECT: direct vs MITM mode), both
 # from Debian. The proxy is the Release build with a scratch Postgres of its own, so nothing else is disturbed.
 set -euo pipefail
@@ -12,6 +12,7 @@ DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-"1 16"}
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
+WARMUP=${WARMUP:-15}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
@@ -102,9 +103,16 @@ reverse="http://127.0.0.1:$px_port/bench/v1/messages"
 declare -A sum_rps sum_p50 sum_p99
 add() { local k=$1 r; read -r r p50 p99 <<<"$2"; sum_rps[$k]=$(awk -v a="${sum_rps[$k]:-0}" -v b="$r" 'BEGIN{print a+b}'); sum_p50[$k]=$(awk -v a="${sum_p50[$k]:-0}" -v b="$p50" 'BEGIN{print a+b}'); sum_p99[$k]=$(awk -v a="${sum_p99[$k]:-0}" -v b="$p99" 'BEGIN{print a+b}'); }
 
-# Warm up every path (JIT, leaf certificate, pools), then interleave rounds so drift hits every path alike.
+# Warm up every path (JIT, leaf certificate, pools), then interleave rounds so drift hits every path alike. Tiered
+# compilation (tier 0, instrumented, tier 1) of the proxy's hot path takes 20-30 s of traffic on 2 busy cores; measured
+# before it settles, the first round mostly measured the JIT, not the steady state a long-running proxy is in.
+echo "warming up (${WARMUP}s per path)..." >&2
+warm_c=$(echo $CONNECTIONS | awk '{print $NF}')
 wrk -t1 -c1 -d2s "$direct" >/dev/null; wrk -t1 -c1 -d2s -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse" >/dev/null
 hey -z 2s -c 1 -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages >/dev/null
+wrk -t "$THREADS" -c "$warm_c" -d"${WARMUP}s" -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse" >/dev/null
+hey -z "${WARMUP}s" -c "$warm_c" -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages >/dev/null
+wrk -t "$THREADS" -c "$warm_c" -d5s "$direct" >/dev/null; hey -z 5s -c "$warm_c" "$direct" >/dev/null
 for round in $(seq 1 "$ROUNDS"); do
   for c in $CONNECTIONS; do
     echo "round $round, c=$c..." >&2
