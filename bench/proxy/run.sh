@@ -57,6 +57,12 @@ dotnet run bench/proxy/fake-upstream.cs -c Release -- --port "$up_port" --ca-out
 pids+=($!)
 wait_http "https://127.0.0.1:$up_port/"
 
+# The floor: a bare YARP forwarder to the same upstream (no policy, audit or telemetry), for reference.
+bare_port=$(free_port)
+dotnet run bench/proxy/bare-forwarder.cs -c Release -- --port "$bare_port" --upstream "https://127.0.0.1:$up_port" >"$work/bare.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$bare_port/v1/messages"
+
 psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d centaur \
   -v connect_to="127.0.0.1:$up_port" -v ca="$(cat "$work/upstream-ca.pem")" <<'SQL'
 INSERT INTO egress_hosts (host, allow_private, connect_to, trusted_ca_pem) VALUES ('bench.test', true, :'connect_to', :'ca');
@@ -100,6 +106,7 @@ run_hey() {
 
 direct="https://127.0.0.1:$up_port/v1/messages"
 reverse="http://127.0.0.1:$px_port/bench/v1/messages"
+bare="http://127.0.0.1:$bare_port/v1/messages"
 declare -A sum_rps sum_p50 sum_p99
 add() { local k=$1 r; read -r r p50 p99 <<<"$2"; sum_rps[$k]=$(awk -v a="${sum_rps[$k]:-0}" -v b="$r" 'BEGIN{print a+b}'); sum_p50[$k]=$(awk -v a="${sum_p50[$k]:-0}" -v b="$p50" 'BEGIN{print a+b}'); sum_p99[$k]=$(awk -v a="${sum_p99[$k]:-0}" -v b="$p99" 'BEGIN{print a+b}'); }
 
@@ -113,11 +120,13 @@ hey -z 2s -c 1 -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: cent
 wrk -t "$THREADS" -c "$warm_c" -d"${WARMUP}s" -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse" >/dev/null
 hey -z "${WARMUP}s" -c "$warm_c" -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages >/dev/null
 wrk -t "$THREADS" -c "$warm_c" -d5s "$direct" >/dev/null; hey -z 5s -c "$warm_c" "$direct" >/dev/null
+wrk -t "$THREADS" -c "$warm_c" -d"${WARMUP}s" "$bare" >/dev/null
 for round in $(seq 1 "$ROUNDS"); do
   for c in $CONNECTIONS; do
     echo "round $round, c=$c..." >&2
     add "wrk-direct-$c" "$(run_wrk "$c" "$direct")"
     add "wrk-reverse-$c" "$(run_wrk "$c" -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse")"
+    add "wrk-bare-$c" "$(run_wrk "$c" "$bare")"
     add "hey-direct-$c" "$(run_hey "$c" "$direct")"
     add "hey-mitm-$c" "$(run_hey "$c" -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages)"
   done
@@ -128,15 +137,17 @@ echo
 echo "IronProxy benchmark: ${DURATION}s x ${ROUNDS} rounds per cell, loopback, keep-alive, $(nproc) cores shared by tool, proxy and upstream"
 printf '%-8s %-26s %4s %10s %9s %9s %10s %12s\n' tool path c rps p50_ms p99_ms rps_ratio added_p50_ms
 for c in $CONNECTIONS; do
-  for pair in "wrk direct" "wrk reverse" "hey direct" "hey mitm"; do
+  for pair in "wrk direct" "wrk reverse" "wrk bare" "hey direct" "hey mitm"; do
     read -r tool path <<<"$pair"
     k="$tool-$path-$c"; base="$tool-direct-$c"
+    case $path in mitm) label='MITM (CONNECT+TLS)';; reverse) label='reverse (/bench route)';; bare) label='bare YARP (floor)';; *) label='direct (baseline)';; esac
     awk -v t="$tool" -v p="$path" -v c="$c" -v n="$ROUNDS" -v r="${sum_rps[$k]}" -v a="${sum_p50[$k]}" -v b="${sum_p99[$k]}" \
-        -v br="${sum_rps[$base]}" -v ba="${sum_p50[$base]}" -v label="$([ "$path" = mitm ] && echo 'MITM (CONNECT+TLS)' || ([ "$path" = reverse ] && echo 'reverse (/bench route)' || echo 'direct (baseline)'))" \
+        -v br="${sum_rps[$base]}" -v ba="${sum_p50[$base]}" -v label="$label" \
       'BEGIN { printf "%-8s %-26s %4d %10.0f %9.2f %9.2f %10.2f %12.2f\n", t, label, c, r/n, a/n, b/n, r/br, (a-ba)/n }'
   done
 done
 echo "audit rows written during the run: $audit_rows (one per proxied request)"
+echo "bare YARP: the same upstream through YARP's forwarder alone (no identity, policy, audit, telemetry): the floor for any Kestrel + YARP hop"
 
 # For bench/run: RESULT|figure|measured|baseline|unit|target. The issue's targets, where its probe measured them:
 # added p50 at concurrency 1, throughput at the highest concurrency.
@@ -153,3 +164,5 @@ for c in $CONNECTIONS; do
                printf "RESULT|proxy: %s, c=%d, throughput (vs direct)|%.0f|%.0f|req/s|%s\n", label, c, r/n, br/n, tt }'
   done
 done
+awk -v c="$high" -v n="$ROUNDS" -v r="${sum_rps[wrk-bare-$high]}" -v br="${sum_rps[wrk-direct-$high]}" \
+  'BEGIN { printf "RESULT|proxy: bare YARP forwarder (floor), c=%d, throughput (vs direct)|%.0f|%.0f|req/s|\n", c, r/n, br/n }'
