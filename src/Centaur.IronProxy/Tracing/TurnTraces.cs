@@ -22,14 +22,15 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
 
     private const int MaxThreads = 10_000;
 
-    // A backstop for a notification lost in flight; while the listener is down, answers are kept briefly only.
+    // A backstop for a notification lost in flight; while the listener is down (or Postgres did not answer),
+    // answers are kept briefly only.
     private static readonly TimeSpan s_notifiedFresh = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan s_unnotifiedFresh = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_briefly = TimeSpan.FromSeconds(2);
 
     // Tracing must never hold up egress for long: past this the span starts a trace of its own.
     private static readonly TimeSpan s_lookupTimeout = TimeSpan.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<string, (ActivityContext Context, DateTimeOffset At)> _byThread = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (ActivityContext Context, DateTimeOffset Until)> _byThread = new(StringComparer.Ordinal);
     private long _epoch;
     private volatile bool _notified;
 
@@ -76,7 +77,7 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
     {
         var now = time.GetUtcNow();
         var notified = _notified;
-        if (_byThread.TryGetValue(threadKey, out var cached) && now - cached.At < (notified ? s_notifiedFresh : s_unnotifiedFresh))
+        if (_byThread.TryGetValue(threadKey, out var cached) && now < cached.Until)
         {
             return cached.Context;
         }
@@ -85,6 +86,7 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
         var epoch = Interlocked.Read(ref _epoch);
         ActivityContext context = default;
         var found = false;
+        var keep = notified ? s_notifiedFresh : s_briefly;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -103,8 +105,10 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
         }
         catch (Exception ex) when ((ex is NpgsqlException or OperationCanceledException) && !cancellationToken.IsCancellationRequested)
         {
-            // Postgres unreachable or slow: this span starts a trace of its own, the request goes on.
-            return default;
+            // Postgres unreachable or slow: this span starts a trace of its own, the request goes on, and the
+            // next requests of the thread do not wait on Postgres again for a while.
+            found = true;
+            keep = s_briefly;
         }
 
         // "No turn yet" is kept only while notifications arrive: without them the turn that is about to start would
@@ -116,7 +120,7 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
                 _byThread.Clear();
             }
 
-            _byThread[threadKey] = (context, now);
+            _byThread[threadKey] = (context, now + keep);
         }
 
         return context;
