@@ -40,6 +40,8 @@ internal static class IronProxyExtensions
         services.AddSingleton<Tracing.TurnTraces>();
         services.AddHostedService<Tracing.TurnTraceListener>();
         services.AddHostedService<AuditWriter>();
+        services.AddSingleton<BlockedHostNotifier>();
+        services.AddHostedService(sp => sp.GetRequiredService<BlockedHostNotifier>());
         services.AddSingleton<SideEffectLedger>();
         services.AddSingleton<UpstreamClient>();
         services.AddSingleton<CredentialInjector>();
