@@ -4,12 +4,13 @@ using Npgsql;
 
 namespace Centaur.Api.Sandboxes;
 
-internal sealed record ReconcileReport(int Suspended, int IdleStopped, int RunningReaped, int InflightReaped);
+internal sealed record ReconcileReport(int Suspended, int IdleStopped, int RunningReaped, int InflightReaped, int OrphansStopped);
 
 /// <summary>
 /// The reconcile tick (Sandbox:ReconcileIntervalSeconds, 60 s by default). A) sessions whose sandbox is gone become
 /// suspended; B) sandboxes idle longer than IDLE_TTL_S are stopped; C) "running" sessions with no live wire, turn
-/// or execution are reaped; D) inflight turns with no driving execution are cleared.
+/// or execution are reaped; D) inflight turns with no driving execution are cleared; E) sandboxes made for a thread that
+/// no session names (their API died before binding them) are stopped.
 /// </summary>
 internal sealed partial class ReconcileService(
     NpgsqlDataSource db, ISandboxBackend backend, SandboxManager sandboxes, SandboxSessionStore sessions,
@@ -43,8 +44,9 @@ internal sealed partial class ReconcileService(
                 await SuspendVanishedAsync(cancellationToken),
                 await StopIdleAsync(cancellationToken),
                 await ReapRunningAsync(cancellationToken),
-                await ReapInflightAsync(cancellationToken));
-            LogTick(logger, report.Suspended, report.IdleStopped, report.RunningReaped, report.InflightReaped);
+                await ReapInflightAsync(cancellationToken),
+                await StopOrphansAsync(cancellationToken));
+            LogTick(logger, report.Suspended, report.IdleStopped, report.RunningReaped, report.InflightReaped, report.OrphansStopped);
             return report;
         }
         finally
@@ -141,6 +143,53 @@ internal sealed partial class ReconcileService(
         return count;
     }
 
+    /// <summary>
+    /// E) a sandbox the backend runs for a thread, named by no session, while that thread is not being spawned right
+    /// now (a spawn marks the session "spawning" before it starts or claims anything, and binds the sandbox last):
+    /// its API died in between, and nothing else would ever stop it. On Kubernetes this sees every replica's pods;
+    /// a spawn stuck longer than OrphanGraceSeconds counts as dead.
+    /// </summary>
+    private async Task<int> StopOrphansAsync(CancellationToken cancellationToken)
+    {
+        const string Sql = """
+            SELECT c.id FROM unnest(@ids, @threads) AS c(id, thread)
+            WHERE NOT EXISTS (SELECT 1 FROM sandbox_sessions s WHERE s.sandbox_id = c.id)
+              AND NOT EXISTS (SELECT 1 FROM sandbox_sessions s
+                              WHERE s.thread_key = c.thread AND s.state = 'spawning'
+                                AND s.updated_at > now() - make_interval(secs => @grace))
+            """;
+        var assigned = (await backend.ListAsync(cancellationToken))
+            .Where(sandbox => sandbox.ThreadKey is not null && sandbox.State is not SandboxState.Exited)
+            .ToList();
+        if (assigned.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var command = db.CreateCommand(Sql);
+        command.Parameters.AddWithValue("ids", assigned.Select(s => s.SandboxId).ToArray());
+        command.Parameters.AddWithValue("threads", assigned.Select(s => s.ThreadKey!).ToArray());
+        command.Parameters.AddWithValue("grace", (double)options.Value.OrphanGraceSeconds);
+        var orphans = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                orphans.Add(reader.GetString(0));
+            }
+        }
+
+        var count = 0;
+        foreach (var orphan in orphans)
+        {
+            await backend.StopAsync(orphan, cancellationToken);
+            LogOrphanStopped(logger, orphan);
+            Count("E", ref count);
+        }
+
+        return count;
+    }
+
     private async Task<List<(string Thread, string? Sandbox)>> QueryPairsAsync(string sql, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand(sql);
@@ -166,8 +215,11 @@ internal sealed partial class ReconcileService(
         base.Dispose();
     }
 
-    [LoggerMessage(1901, LogLevel.Information, "Reconcile: A suspended {Suspended}, B idle-stopped {IdleStopped}, C running reaped {RunningReaped}, D inflight reaped {InflightReaped}")]
-    private static partial void LogTick(ILogger logger, int suspended, int idleStopped, int runningReaped, int inflightReaped);
+    [LoggerMessage(1901, LogLevel.Information, "Reconcile: A suspended {Suspended}, B idle-stopped {IdleStopped}, C running reaped {RunningReaped}, D inflight reaped {InflightReaped}, E orphans stopped {OrphansStopped}")]
+    private static partial void LogTick(ILogger logger, int suspended, int idleStopped, int runningReaped, int inflightReaped, int orphansStopped);
+
+    [LoggerMessage(1910, LogLevel.Warning, "Reconcile: stopped sandbox {SandboxId}, made for a thread but named by no session (its spawn never finished)")]
+    private static partial void LogOrphanStopped(ILogger logger, string sandboxId);
 
     [LoggerMessage(1902, LogLevel.Warning, "Reconcile tick failed")]
     private static partial void LogTickFailed(ILogger logger, Exception exception);

@@ -33,4 +33,12 @@ internal sealed class SandboxOptions
 
     [Range(1, 3600)]
     public int StartTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// How long a thread may stay "spawning" before the reconcile tick counts the sandboxes made for it and named by
+    /// no session as orphans (an API that died between starting or claiming a sandbox and binding it). Longer than
+    /// the slowest setup (Kubernetes: Sandbox:Kubernetes:SetupTimeout).
+    /// </summary>
+    [Range(1, 24 * 3600)]
+    public int OrphanGraceSeconds { get; set; } = 15 * 60;
 }

@@ -40,6 +40,19 @@ public sealed class ReconcileTests(CentaurAppFixture fixture)
         await agent.WaitForEndAsync(inflight, finished["execution_id"]!.GetValue<long>());
         await ExecAsync(db, $"UPDATE sandbox_sessions SET inflight_turn_id = 'turn-0000000000000000', inflight_execution_id = {finished["execution_id"]}, inflight_payload = '{{}}' WHERE thread_key = @t", inflight);
 
+        // E) a live sandbox made for a thread that no session names (its API died before binding it)
+        var orphaned = AgentClient.NewThreadKey();
+        var lost = await agent.AskAsync(orphaned, "soon forgotten");
+        await agent.WaitForEndAsync(orphaned, lost["execution_id"]!.GetValue<long>());
+        var orphan = await ScalarAsync(db, "SELECT sandbox_id FROM sandbox_sessions WHERE thread_key = @t", orphaned);
+        await ExecAsync(db, "UPDATE sandbox_sessions SET sandbox_id = NULL, state = 'suspended' WHERE thread_key = @t", orphaned);
+        // ... but a thread being spawned right now keeps the sandbox it is about to bind
+        var spawning = AgentClient.NewThreadKey();
+        var binding = await agent.AskAsync(spawning, "being bound");
+        await agent.WaitForEndAsync(spawning, binding["execution_id"]!.GetValue<long>());
+        var unbound = await ScalarAsync(db, "SELECT sandbox_id FROM sandbox_sessions WHERE thread_key = @t", spawning);
+        await ExecAsync(db, "UPDATE sandbox_sessions SET sandbox_id = NULL, state = 'spawning' WHERE thread_key = @t", spawning);
+
         using var response = await admin.PostAsync("/admin/reconcile", null);
         var report = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
 
@@ -54,6 +67,9 @@ public sealed class ReconcileTests(CentaurAppFixture fixture)
         Assert.True(report["idle_stopped"]!.GetValue<int>() >= 1);
         Assert.True(report["running_reaped"]!.GetValue<int>() >= 1);
         Assert.True(report["inflight_reaped"]!.GetValue<int>() >= 1);
+        Assert.True(report["orphans_stopped"]!.GetValue<int>() >= 1);
+        Assert.DoesNotContain(Directory.EnumerateDirectories("/proc"), p => ReadEnvironment(p).Contains(orphan!, StringComparison.Ordinal));
+        Assert.Contains(Directory.EnumerateDirectories("/proc"), p => ReadEnvironment(p).Contains(unbound!, StringComparison.Ordinal));
 
         // and the idle thread simply gets a new sandbox on its next turn
         await agent.MessageAsync(idle, "back again");
