@@ -66,6 +66,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     public async Task<SandboxInfo> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         ValidateId(spec.SandboxId);
+        var launching = Stopwatch.StartNew();
         if (_sandboxes.ContainsKey(spec.SandboxId))
         {
             throw new SandboxStartException($"sandbox {spec.SandboxId} already exists", code: "sandbox_exists");
@@ -100,8 +101,17 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         var sandbox = Launch(spec, home);
         sandbox.ThreadKey = spec.ThreadKey;
         _sandboxes[spec.SandboxId] = sandbox;
+        LocalSandboxLog.Launched(_logger, spec.SandboxId, launching.Elapsed.TotalMilliseconds);
         try
         {
+            var stopwatch = Stopwatch.StartNew();
+            if (spec.ThreadKey is { } thread)
+            {
+                // A thread's setup goes out right behind the launch, not after sandbox.started: the runtime reads it
+                // once it runs, so the host's part (home, a local clone, prompt layers, token) overlaps its start.
+                await SendSetupAsync(sandbox, await PrepareSetupAsync(sandbox, SandboxWireMessages.SetupLine(spec, thread), cancellationToken), cancellationToken);
+            }
+
             var started = await sandbox.WaitForAsync(s_started, TimeSpan.FromSeconds(_options.StartTimeoutSeconds), cancellationToken);
             ThrowIfError(started);
             LocalSandboxLog.Started(_logger, spec.SandboxId, sandbox.Pid, spec.ThreadKey ?? "(warm pool)");
@@ -112,8 +122,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
                 return sandbox.Info;
             }
 
-            var setup = await PrepareSetupAsync(sandbox, SandboxWireMessages.SetupLine(spec, spec.ThreadKey), cancellationToken);
-            return await SetupAsync(sandbox, setup, cancellationToken);
+            return await WaitForReadyAsync(sandbox, stopwatch, cancellationToken);
         }
         catch
         {
@@ -126,8 +135,10 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     {
         var threadKey = spec.ThreadKey ?? throw new SandboxStartException("assigning a sandbox needs a thread key", code: "bad_spec");
         var sandbox = Find(sandboxId);
+        var stopwatch = Stopwatch.StartNew();
         var setup = await PrepareSetupAsync(sandbox, SandboxWireMessages.SetupLine(spec, threadKey), cancellationToken);
-        return await SetupAsync(sandbox, setup, cancellationToken);
+        await SendSetupAsync(sandbox, setup, cancellationToken);
+        return await WaitForReadyAsync(sandbox, stopwatch, cancellationToken);
     }
 
     /// <summary>
@@ -256,13 +267,23 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
 
         Directory.CreateDirectory(paths.RuntimeTempDirectory);
         var unisolated = SandboxCommand.UnisolatedEnvironment(spec.SandboxId, home, _options, paths, spec.Environment);
-        return LocalSandbox.Start(spec.SandboxId, home, ["/usr/bin/dotnet", Path.Combine(RuntimeDirectory, "centaur-sandbox.dll")], unisolated, SandboxLimits.None, _time.GetUtcNow(), _logger);
+        return LocalSandbox.Start(spec.SandboxId, home, [Path.Combine(RuntimeDirectory, SandboxCommand.RuntimeBinary)], unisolated, SandboxLimits.None, _time.GetUtcNow(), _logger);
     }
 
-    private async Task<SandboxInfo> SetupAsync(LocalSandbox sandbox, System.Text.Json.Nodes.JsonObject setup, CancellationToken cancellationToken)
+    private static async Task SendSetupAsync(LocalSandbox sandbox, System.Text.Json.Nodes.JsonObject setup, CancellationToken cancellationToken)
     {
-        var stopwatch = Stopwatch.StartNew();
-        await sandbox.SendAsync(setup, cancellationToken);
+        try
+        {
+            await sandbox.SendAsync(setup, cancellationToken);
+        }
+        catch (IOException)
+        {
+            // The sandbox is already gone: waiting for its answer reports how it ended (exit code, stderr).
+        }
+    }
+
+    private async Task<SandboxInfo> WaitForReadyAsync(LocalSandbox sandbox, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
         var ready = await sandbox.WaitForAsync(s_ready, TimeSpan.FromSeconds(_options.SetupTimeoutSeconds), cancellationToken);
         ThrowIfError(ready);
         sandbox.IsReady = true;

@@ -10,6 +10,9 @@ internal static class SandboxCommand
 {
     public const string Home = "/home/agent";
     public const string RuntimeMount = "/opt/centaur/runtime";
+
+    /// <summary>Centaur.Sandbox, published Native AOT into the runtime folder (SandboxRuntime.targets).</summary>
+    public const string RuntimeBinary = "centaur-sandbox";
     public const string HarnessMount = "/opt/centaur/harnesses";
     public const string OverlayMount = "/opt/centaur/overlay";
     public const string CaMount = "/opt/centaur/ca/proxy-ca.pem";
@@ -74,7 +77,7 @@ internal static class SandboxCommand
 
         // The root itself (bwrap's tmpfs) is made read-only last: only $HOME, /tmp and /run stay writable.
         args.AddRange(["--bind", home, Home, "--remount-ro", "/", "--chdir", Home, "--clearenv"]);
-        args.AddRange(["--", "/usr/bin/dotnet", Path.Combine(RuntimeMount, "centaur-sandbox.dll")]);
+        args.AddRange(["--", Path.Combine(RuntimeMount, RuntimeBinary)]);
         return args;
     }
 
@@ -151,10 +154,8 @@ internal static class SandboxCommand
             ["AMP_API_KEY"] = "centaur-placeholder:amp-api-key",
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
             ["DOTNET_NOLOGO"] = "1",
-            // No diagnostics IPC socket in /tmp, and a cheaper start.
+            // No diagnostics IPC socket in /tmp.
             ["DOTNET_EnableDiagnostics"] = "0",
-            ["DOTNET_TieredPGO"] = "0",
-            ["DOTNET_gcServer"] = "0",
         };
         Set(env, "CENTAUR_ANTHROPIC_BASE_URL", options.AnthropicBaseUrl);
         Set(env, "CENTAUR_OPENAI_BASE_URL", options.OpenAiBaseUrl);
