@@ -71,10 +71,11 @@ internal sealed class StartupTimeline : ILogger<LocalSandboxBackend>
             }
         }
 
-        Console.Error.WriteLine($"timeline: {title} (median ms from '{origin}')");
+        Console.Error.WriteLine($"timeline: {title} (median ms from '{origin}'; min and p90 of the same phase)");
         foreach (var (phase, values) in offsets.Select(kv => (kv.Key, kv.Value.Order().ToList())).OrderBy(p => p.Item2[p.Item2.Count / 2]))
         {
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {values[values.Count / 2],8:0.0}  {phase} (n={values.Count})"));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {values[values.Count / 2],8:0.0}  {phase} (n={values.Count}, min {values[0]:0.0}, p90 {values[(int)(values.Count * 0.9)]:0.0})"));
         }
     }
 

@@ -29,6 +29,10 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
+        // Reading the wire and staging the workspace start first: on a cold start the setup line is already waiting.
+        var lines = Channel.CreateUnbounded<JsonObject>();
+        var reader = ReadInputAsync(lines.Writer, cancellationToken);
+        _staged = StagedWorkspace.Start(environment, logger);
         var endpoints = OpenForwards();
         StartupTrace.Mark("forwards");
         await wire.WriteAsync(new JsonObject
@@ -40,10 +44,7 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
             ["api_url"] = endpoints.ApiUrl,
         }, cancellationToken);
         StartupTrace.Mark("started");
-        _staged = StagedWorkspace.Start(environment, logger);
 
-        var lines = Channel.CreateUnbounded<JsonObject>();
-        var reader = ReadInputAsync(lines.Writer, cancellationToken);
         try
         {
             await foreach (var line in lines.Reader.ReadAllAsync(cancellationToken))

@@ -65,6 +65,29 @@ internal sealed class StagedWorkspace
         }
     }
 
+    /// <summary>
+    /// Points the unborn HEAD of a repository that <c>git init</c> just made at <paramref name="branch"/>, the way
+    /// <c>git symbolic-ref</c> does it for the files ref backend (HEAD.lock, then a rename over HEAD), without a
+    /// process on the claim path. False when HEAD is not such a file (another ref backend): then ask git.
+    /// </summary>
+    public static bool TryPointHead(string workspace, string branch)
+    {
+        var head = Path.Combine(workspace, ".git", "HEAD");
+        if (Directory.Exists(Path.Combine(workspace, ".git", "reftable")) || !File.Exists(head) || !File.ReadAllText(head).StartsWith("ref: refs/heads/", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var lockFile = head + ".lock";
+        using (var stream = new FileStream(lockFile, FileMode.CreateNew, FileAccess.Write))
+        {
+            stream.Write(System.Text.Encoding.UTF8.GetBytes($"ref: refs/heads/{branch}\n"));
+        }
+
+        File.Move(lockFile, head, overwrite: true);
+        return true;
+    }
+
     /// <summary>Removes an unused staged repository, off the setup's path (best effort).</summary>
     public void Discard() => _ = Task.Run(async () =>
     {

@@ -59,7 +59,11 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
         else if (staged is not null && await staged.TryMoveToAsync(workspace))
         {
             // Made before the claim; an unborn HEAD only has to name the thread's branch.
-            await new Git(workspace, env).RunAsync(cancellationToken, "symbolic-ref", "HEAD", $"refs/heads/{Setup.Branch}");
+            if (!StagedWorkspace.TryPointHead(workspace, Setup.Branch))
+            {
+                await new Git(workspace, env).RunAsync(cancellationToken, "symbolic-ref", "HEAD", $"refs/heads/{Setup.Branch}");
+            }
+
             _empty = true;
         }
         else

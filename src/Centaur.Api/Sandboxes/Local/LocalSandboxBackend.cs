@@ -39,7 +39,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         StateDirectory = ResolveStateDirectory(_options);
         RuntimeDirectory = ResolveRuntimeDirectory(_options);
         Directory.CreateDirectory(StateDirectory);
-        WriteIdentityFiles();
+        EtcDirectory = SandboxCommand.WriteEtc(Path.Combine(StateDirectory, "run"));
         ReapLeftovers();
         if (Bubblewrap is null)
         {
@@ -58,6 +58,9 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     public string StateDirectory { get; }
 
     public string RuntimeDirectory { get; }
+
+    /// <summary>The sandboxes' /etc (read-only inside).</summary>
+    public string EtcDirectory { get; }
 
     public string Isolation => Bubblewrap is { } b ? $"bubblewrap {b.Version} (user, pid, ipc, uts, net namespaces)" : "none (unisolated processes)";
 
@@ -235,8 +238,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         var paths = new SandboxCommand.Paths(
             RuntimeDirectory,
             _options.HarnessDirectory,
-            Path.Combine(StateDirectory, "run", "passwd"),
-            Path.Combine(StateDirectory, "run", "group"),
+            EtcDirectory,
             _apiForwarder.EnsureListening(Path.Combine(StateDirectory, "run", "api.sock")),
             _options.EgressSocket is { Length: > 0 } egress ? egress : null,
             _options.ProxyCaFile is { Length: > 0 } ca ? ca : null,
@@ -420,15 +422,6 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         {
             throw new SandboxStartException("sandbox ids are 1-64 letters, digits, '-' or '_'", code: "bad_sandbox_id");
         }
-    }
-
-    /// <summary>uid 1000 is "agent" inside, whatever the host's passwd says about 1000.</summary>
-    private void WriteIdentityFiles()
-    {
-        var run = Path.Combine(StateDirectory, "run");
-        Directory.CreateDirectory(run);
-        File.WriteAllText(Path.Combine(run, "passwd"), "root:x:0:0:root:/root:/usr/sbin/nologin\nagent:x:1000:1000:Centaur agent:/home/agent:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
-        File.WriteAllText(Path.Combine(run, "group"), "root:x:0:\nagent:x:1000:\nnogroup:x:65534:\n");
     }
 
     /// <summary>Sandboxes die with the API process (--die-with-parent); their warm folders and cgroups are stale.</summary>
