@@ -20,7 +20,13 @@ internal sealed class StartupTimeline : ILogger<LocalSandboxBackend>
     public static Dictionary<string, string> SandboxEnvironment() =>
         Enabled ? new() { ["CENTAUR_SANDBOX_TRACE"] = "1" } : [];
 
-    public void Mark(string sandboxId, string phase) => Add(sandboxId, phase, Now());
+    public void Mark(string sandboxId, string phase)
+    {
+        if (Enabled)
+        {
+            Add(sandboxId, phase, Now());
+        }
+    }
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -54,6 +60,11 @@ internal sealed class StartupTimeline : ILogger<LocalSandboxBackend>
     /// <summary>Median offset of every phase from <paramref name="origin"/>, over the given sandboxes, in time order.</summary>
     public void Print(string title, IEnumerable<string> sandboxIds, string origin)
     {
+        if (!Enabled)
+        {
+            return;
+        }
+
         var offsets = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         foreach (var id in sandboxIds)
         {
