@@ -38,6 +38,8 @@ internal static class IronProxyExtensions
         services.AddSingleton<AuditLog>();
         services.AddSingleton<Tracing.TurnTraces>();
         services.AddHostedService<AuditWriter>();
+        services.AddSingleton<BlockedHostNotifier>();
+        services.AddHostedService(sp => sp.GetRequiredService<BlockedHostNotifier>());
         services.AddSingleton<SideEffectLedger>();
         services.AddSingleton<UpstreamClient>();
         services.AddSingleton<CredentialInjector>();

@@ -25,4 +25,10 @@ internal static partial class IronProxyLog
 
     [LoggerMessage(5007, LogLevel.Information, "Listening for sandboxes on {Endpoint}")]
     public static partial void Listening(this ILogger logger, string endpoint);
+
+    [LoggerMessage(5008, LogLevel.Information, "Thread {ThreadKey} was told that {Host} is not allowed (egress_blocked)")]
+    public static partial void BlockedHostNotified(this ILogger logger, string threadKey, string host);
+
+    [LoggerMessage(5009, LogLevel.Warning, "The egress_blocked notice for {Host} could not be written")]
+    public static partial void BlockedHostNoticeFailed(this ILogger logger, Exception exception, string host);
 }

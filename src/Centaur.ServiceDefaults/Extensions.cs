@@ -39,6 +39,7 @@ public static class Extensions
     {
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
+        builder.Services.AddHostedService<FailedServiceExitCode>();
         return builder;
     }
 

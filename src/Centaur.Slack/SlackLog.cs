@@ -103,4 +103,16 @@ internal static partial class SlackLog
 
     [LoggerMessage(6405, LogLevel.Warning, "Socket Mode envelope {EnvelopeId} could not be stored; not acknowledged so Slack retries it")]
     public static partial void EnvelopeNotStored(this ILogger logger, Exception exception, string envelopeId);
+
+    [LoggerMessage(6501, LogLevel.Information, "{User} allowed {Host} for thread {ThreadKey}")]
+    public static partial void EgressAllowed(this ILogger logger, string user, string host, string threadKey);
+
+    [LoggerMessage(6502, LogLevel.Information, "{User} may not allow {Host} for thread {ThreadKey} (not an egress admin)")]
+    public static partial void EgressAllowRefused(this ILogger logger, string user, string host, string threadKey);
+
+    [LoggerMessage(6503, LogLevel.Warning, "Centaur.Api refused to allow {Host} for thread {ThreadKey} ({Code})")]
+    public static partial void EgressAllowFailed(this ILogger logger, string host, string threadKey, string code);
+
+    [LoggerMessage(6504, LogLevel.Information, "Posted the {Kind} notice of execution {ExecutionId}")]
+    public static partial void NoticePosted(this ILogger logger, long executionId, string kind);
 }

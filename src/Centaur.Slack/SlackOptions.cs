@@ -68,6 +68,12 @@ internal sealed class SlackOptions
     [Range(typeof(TimeSpan), "00:00:05", "00:30:00")]
     public TimeSpan DeliveryLease { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// Slack user ids who may press "Allow &lt;host&gt; for this thread". Empty: the workspace's admins and owners
+    /// (users.info is_admin / is_owner) may; set: only these users, whatever their workspace role.
+    /// </summary>
+    public string[] EgressAdmins { get; set; } = [];
+
     public bool CanPost => !string.IsNullOrWhiteSpace(BotToken);
 }
 

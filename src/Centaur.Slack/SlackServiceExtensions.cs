@@ -42,6 +42,8 @@ internal static class SlackServiceExtensions
         builder.Services.AddSingleton<CentaurApiClient>();
         builder.Services.AddSingleton<ReplyStore>();
         builder.Services.AddSingleton<ReplyPoster>();
+        builder.Services.AddSingleton<ThreadNotices>();
+        builder.Services.AddSingleton<EgressAllowance>();
         builder.Services.AddSingleton<ReplyCoordinator>();
         builder.Services.AddSingleton<ReplyFinalizer>();
         builder.Services.AddSingleton<ReplyStreamer>();

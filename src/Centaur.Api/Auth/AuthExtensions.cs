@@ -8,6 +8,7 @@ internal static class AuthExtensions
     public const string AgentPolicy = "agent";
     public const string AdminPolicy = "admin";
     public const string SandboxPolicy = "sandbox";
+    public const string EgressGrantPolicy = "egress_grant";
 
     public static IHostApplicationBuilder AddCentaurAuth(this IHostApplicationBuilder builder)
     {
@@ -27,6 +28,9 @@ internal static class AuthExtensions
                 .RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, Scopes.Agent))
             .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName)
                 .RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, Scopes.Admin))
+            .AddPolicy(EgressGrantPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthenticationHandler.SchemeName)
+                .RequireAssertion(c => c.User.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, Scopes.Admin)
+                    || c.User.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, Scopes.EgressGrant)))
             .AddPolicy(SandboxPolicy, p => p.AddAuthenticationSchemes(SandboxTokenAuthenticationHandler.SchemeName)
                 .RequireClaim(ApiKeyAuthenticationHandler.ScopeClaim, Scopes.Sandbox));
         builder.Services.AddHealthChecks().AddSecretCheck("sandbox-token-key", $"{CentaurOptions.Section}:SandboxTokenKey");

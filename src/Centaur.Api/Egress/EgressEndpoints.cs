@@ -32,6 +32,8 @@ internal static class EgressEndpoints
         egress.MapDelete("/bindings/{name}", DeleteBindingAsync);
         egress.MapPut("/routes/{prefix}", PutRouteAsync);
         egress.MapDelete("/routes/{prefix}", DeleteRouteAsync);
+        // Per-thread exceptions, open to the egress_grant scope too (the Slack adapter's "Allow for this thread").
+        endpoints.MapThreadAllowances();
         return egress;
     }
 

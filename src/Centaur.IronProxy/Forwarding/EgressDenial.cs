@@ -12,7 +12,9 @@ internal sealed record EgressDenial(int Status, string Code, string Message)
     /// <summary>Set for Basic-format bindings: a 401 challenge, so git retries with its (placeholder) credentials.</summary>
     public string? BasicRealm { get; init; }
 
-    public static EgressDenial HostNotAllowed(string host, int port) => new(403, "host_not_allowed",
+    public const string HostNotAllowedCode = "host_not_allowed";
+
+    public static EgressDenial HostNotAllowed(string host, int port) => new(403, HostNotAllowedCode,
         $"iron-proxy: egress to {host}:{port} is not on the allowlist. An operator can allow it with PUT /egress/hosts/{host} on the Centaur API.")
     { Reportable = true };
 

@@ -23,6 +23,7 @@ internal sealed class EgressForwarder(
     PolicyStore policies,
     SandboxAuthenticator authenticator,
     AuditLog audit,
+    BlockedHostNotifier blocked,
     TurnTraces traces,
     IOptions<IronProxyOptions> options,
     TimeProvider time)
@@ -137,7 +138,7 @@ internal sealed class EgressForwarder(
 
     private EgressDenial? AllowlistDenial(EgressContext egress) =>
         !policies.IsLoaded ? EgressDenial.PolicyNotLoaded()
-        : egress.Target.IsAllowed(egress.Port) ? null
+        : egress.Policy.Allows(egress.Target, egress.Port, egress.Identity.ThreadKey) ? null
         : EgressDenial.HostNotAllowed(egress.Host, egress.Port);
 
     private async Task ForwardAsync(HttpContext context, EgressContext egress, string destinationPrefix, EgressDenial? denial)
@@ -160,6 +161,11 @@ internal sealed class EgressForwarder(
             if (denial is not null)
             {
                 egress.Deny(denial);
+                if (denial.Code == EgressDenial.HostNotAllowedCode)
+                {
+                    blocked.Report(egress.Identity.ThreadKey, egress.Host, egress.Port);
+                }
+
                 await EgressResponses.WriteDenialAsync(context, denial);
                 return;
             }

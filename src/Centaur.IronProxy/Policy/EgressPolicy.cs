@@ -18,6 +18,7 @@ internal sealed class EgressPolicy
     private readonly (string Suffix, CredentialBinding Binding)[] _wildcardBindings;
     private readonly FrozenDictionary<string, CredentialBinding[]> _bindingsByName;
     private readonly ConcurrentDictionary<string, ResolvedHost> _resolved = new(StringComparer.OrdinalIgnoreCase);
+    private readonly FrozenSet<(string ThreadKey, string Host)> _threadHosts;
 
     public EgressPolicy(
         long version,
@@ -25,7 +26,8 @@ internal sealed class EgressPolicy
         bool denyInTunnel,
         IReadOnlyList<HostRule> hosts,
         IReadOnlyList<CredentialBinding> bindings,
-        IReadOnlyDictionary<string, Uri> routes)
+        IReadOnlyDictionary<string, Uri> routes,
+        IReadOnlyCollection<(string ThreadKey, string Host)>? threadHosts = null)
     {
         Version = version;
         Mode = mode;
@@ -33,6 +35,8 @@ internal sealed class EgressPolicy
         Routes = routes.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         HostCount = hosts.Count;
         BindingCount = bindings.Count;
+        _threadHosts = (threadHosts ?? []).Select(t => (t.ThreadKey, t.Host.ToLowerInvariant())).ToFrozenSet();
+        ThreadAllowanceCount = _threadHosts.Count;
 
         _exactHosts = hosts.Where(h => !h.Pattern.StartsWith('*')).ToFrozenDictionary(h => h.Pattern, StringComparer.OrdinalIgnoreCase);
         // Longest suffix first: the most specific entry wins.
@@ -60,6 +64,11 @@ internal sealed class EgressPolicy
 
     public int BindingCount { get; }
 
+    public int ThreadAllowanceCount { get; }
+
+    /// <summary>Ports a per-thread allowance opens (egress_thread_allowances): the defaults of an allowlist entry.</summary>
+    public static readonly IReadOnlySet<int> ThreadAllowancePorts = new HashSet<int> { 443, 80 };
+
     /// <summary>Reverse-mode routes: first path segment → destination base URL.</summary>
     public FrozenDictionary<string, Uri> Routes { get; }
 
@@ -79,6 +88,13 @@ internal sealed class EgressPolicy
 
         return resolved;
     }
+
+    /// <summary>
+    /// The allowlist decision for one request: the host's entry, or a per-thread allowance of the sending thread for
+    /// exactly this host (any other thread is still refused). The address guard and bindings apply either way.
+    /// </summary>
+    public bool Allows(ResolvedHost target, int port, string threadKey) =>
+        target.IsAllowed(port) || (ThreadAllowancePorts.Contains(port) && _threadHosts.Contains((threadKey, target.Host.ToLowerInvariant())));
 
     /// <summary>Every binding that uses this placeholder name (whichever hosts they are bound to).</summary>
     public CredentialBinding[] BindingsNamed(string name) =>

@@ -12,6 +12,7 @@ internal sealed class PolicyLoader(NpgsqlDataSource dataSource, IOptions<IronPro
     private const string HostsSql = "SELECT host, ports, request_headers, allow_private, connect_to, trusted_ca_pem FROM egress_hosts";
     private const string BindingsSql = "SELECT name, host, headers, format, secret, allow_passthrough FROM egress_bindings";
     private const string RoutesSql = "SELECT prefix, destination FROM egress_routes";
+    private const string ThreadHostsSql = "SELECT thread_key, host FROM egress_thread_allowances";
 
     public async Task<EgressPolicy> LoadAsync(CancellationToken cancellationToken)
     {
@@ -20,7 +21,7 @@ internal sealed class PolicyLoader(NpgsqlDataSource dataSource, IOptions<IronPro
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction)
         {
-            BatchCommands = { new(SettingsSql), new(HostsSql), new(BindingsSql), new(RoutesSql) },
+            BatchCommands = { new(SettingsSql), new(HostsSql), new(BindingsSql), new(RoutesSql), new(ThreadHostsSql) },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
 
@@ -72,7 +73,14 @@ internal sealed class PolicyLoader(NpgsqlDataSource dataSource, IOptions<IronPro
             routes[reader.GetString(0)] = new Uri(reader.GetString(1).TrimEnd('/'));
         }
 
-        return new EgressPolicy(version, mode, denyInTunnel, hosts, bindings, routes);
+        await reader.NextResultAsync(cancellationToken);
+        var threadHosts = new List<(string, string)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            threadHosts.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return new EgressPolicy(version, mode, denyInTunnel, hosts, bindings, routes, threadHosts);
     }
 
 }

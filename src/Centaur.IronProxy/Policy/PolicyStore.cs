@@ -30,7 +30,7 @@ internal sealed class PolicyStore : IHealthCheck
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var policy = _current;
-        var summary = $"policy version {policy.Version} loaded ({policy.Mode.ToString().ToLowerInvariant()}, {policy.HostCount} hosts, {policy.BindingCount} bindings, {policy.Routes.Count} routes)";
+        var summary = $"policy version {policy.Version} loaded ({policy.Mode.ToString().ToLowerInvariant()}, {policy.HostCount} hosts, {policy.BindingCount} bindings, {policy.Routes.Count} routes, {policy.ThreadAllowanceCount} thread allowances)";
         return Task.FromResult(!_loaded
             ? HealthCheckResult.Unhealthy(_lastError is null ? "policy not loaded yet" : $"policy not loaded: {_lastError}")
             : _lastError is null

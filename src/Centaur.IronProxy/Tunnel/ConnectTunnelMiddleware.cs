@@ -26,6 +26,7 @@ internal sealed class ConnectTunnelMiddleware(
     PolicyStore policies,
     SandboxAuthenticator authenticator,
     AuditLog audit,
+    BlockedHostNotifier blocked,
     IOptions<IronProxyOptions> options,
     ILogger<ConnectTunnelMiddleware> logger,
     TimeProvider time)
@@ -80,7 +81,7 @@ internal sealed class ConnectTunnelMiddleware(
 
         var policy = policies.Current;
         var tunnel = new TunnelFeature(head.Host, head.Port, identity);
-        if (!policy.Resolve(head.Host).IsAllowed(head.Port))
+        if (!policy.Allows(policy.Resolve(head.Host), head.Port, identity.ThreadKey))
         {
             var denial = EgressDenial.HostNotAllowed(head.Host, head.Port);
             if (policy.Mode == PolicyMode.Report)
@@ -93,6 +94,8 @@ internal sealed class ConnectTunnelMiddleware(
             }
             else
             {
+                // Refused at CONNECT (deny_in_tunnel off); in a tunnel the forwarder reports it per request.
+                blocked.Report(identity.ThreadKey, head.Host, head.Port);
                 Audit(head, identity, denial.Status, "deny", denial.Code);
                 await WriteRawAsync(connection, 403, "Forbidden", denial);
                 return;

@@ -52,6 +52,14 @@ internal sealed class CentaurApiClient(IHttpClientFactory factory, IOptions<Cent
     public Task<ExecuteResponse> ResumeAsync(long executionId, CancellationToken cancellationToken) =>
         PostAsync<ExecuteResponse>($"agent/executions/{executionId}/resume", new { }, cancellationToken);
 
+    /// <summary>PUT /egress/threads/{thread_key}/hosts/{host} for a person the adapter has checked (scope egress_grant).</summary>
+    public async Task AllowThreadHostAsync(string threadKey, string host, string grantedBy, CancellationToken cancellationToken)
+    {
+        using var response = await Client().PutAsJsonAsync(
+            $"egress/threads/{Uri.EscapeDataString(threadKey)}/hosts/{Uri.EscapeDataString(host)}", new ThreadAllowanceRequest(grantedBy), Json, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<Delivery>> ClaimDeliveriesAsync(int max, int leaseSeconds, CancellationToken cancellationToken) =>
         await PostAsync<List<Delivery>>("agent/deliveries/claim", new ClaimRequest("slack", max, leaseSeconds), cancellationToken);
 

@@ -19,6 +19,8 @@ internal sealed record SlashCommand(string? Command, string? Text, string? UserI
 
 internal sealed record SlashCommandAnswer(string Text);
 
+internal sealed record ThreadAllowanceRequest(string GrantedBy);
+
 internal sealed record ClaimRequest(string Client, int Max, int LeaseSeconds);
 
 internal sealed record AckRequest(string LeaseToken, string ExternalRef);

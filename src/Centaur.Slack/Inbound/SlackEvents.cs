@@ -10,7 +10,8 @@ namespace Centaur.Slack.Inbound;
 
 /// <summary>
 /// What an inbox item means, the same for both transports: a mention or a DM starts or continues the thread's
-/// conversation ("stop" cancels), the Stop and Resume buttons act on their execution, /centaur opens a thread.
+/// conversation ("stop" cancels), the Stop and Resume buttons act on their execution, "Allow &lt;host&gt;" goes to
+/// EgressAllowance, /centaur opens a thread.
 /// Bots (including ourselves), hidden messages and most message subtypes are dropped.
 /// </summary>
 internal sealed partial class SlackEvents(
@@ -19,6 +20,7 @@ internal sealed partial class SlackEvents(
     SlackApiClient slack,
     ReplyStore store,
     ReplyCoordinator coordinator,
+    EgressAllowance egress,
     BotIdentity bot,
     IOptions<SlackOptions> options,
     ILogger<SlackEvents> logger)
@@ -135,6 +137,12 @@ internal sealed partial class SlackEvents(
         var outcome = "ignored:no_action";
         foreach (var action in payload["actions"]?.AsArray().OfType<JsonObject>() ?? [])
         {
+            if ((string?)action["action_id"] == ThreadNotices.AllowEgressAction)
+            {
+                outcome = await egress.HandleAsync(payload, action, cancellationToken);
+                continue;
+            }
+
             if (!long.TryParse((string?)action["value"], NumberStyles.None, CultureInfo.InvariantCulture, out var executionId))
             {
                 continue;

@@ -14,6 +14,7 @@ namespace Centaur.Slack.Replies;
 internal sealed class ReplyFinalizer(
     ReplyStore store,
     ReplyPoster poster,
+    ThreadNotices notices,
     SlackApiClient slack,
     SlackUpdateBudget budget,
     ReplyCoordinator coordinator,
@@ -62,6 +63,7 @@ internal sealed class ReplyFinalizer(
             }
 
             await RemoveWorkingReactionAsync(reply, cancellationToken);
+            await TryAsync(() => notices.RemoveControlsAsync(reply, cancellationToken));
             var finalRef = $"{reply.Channel}:{firstTs}";
             await store.MarkDeliveredAsync(executionId, finalRef, cancellationToken);
             logger.Delivered(executionId, terminal.State, parts.Count);
@@ -114,6 +116,7 @@ internal sealed class ReplyFinalizer(
 
         var parts = await store.PartsAsync(reply.ExecutionId, cancellationToken);
         await RemoveWorkingReactionAsync(reply, cancellationToken);
+        await TryAsync(() => notices.RemoveControlsAsync(reply, cancellationToken));
         var finalRef = $"{reply.Channel}:{parts.Values.FirstOrDefault(ts => ts is not null) ?? streaming}";
         await store.MarkDeliveredAsync(reply.ExecutionId, finalRef, cancellationToken);
         logger.Delivered(reply.ExecutionId, terminal.State, parts.Count);

@@ -103,9 +103,12 @@ internal sealed class ReplyPoster(SlackApiClient slack, ReplyStore store, BotIde
             });
         }
 
-        blocks.Add(Actions(Button(StopAction, "Stop", executionId, "danger")));
+        blocks.Add(StopControls(executionId));
         return blocks;
     }
+
+    /// <summary>The actions block with the Stop button (in the live message, or in its own message beside a stream).</summary>
+    public static JsonObject StopControls(long executionId) => Actions(Button(StopAction, "Stop", executionId, "danger"));
 
     public static JsonArray ResumeBlocks(string mrkdwn, long executionId) =>
         [Section(mrkdwn.Length > 2900 ? mrkdwn[..2900] : mrkdwn), Actions(Button(ResumeAction, "Resume", executionId, "primary"))];

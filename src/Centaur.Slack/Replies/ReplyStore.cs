@@ -294,5 +294,8 @@ internal sealed class LiveState
     /// <summary>Stream mode: the offset in <see cref="Markdown"/> where the current stream message begins.</summary>
     public int StreamPartStart { get; set; }
 
+    /// <summary>Stream mode: the Stop controls message is known to exist (in memory only; checked once after a restart).</summary>
+    public bool ControlsShown { get; set; }
+
     public string Markdown => Pending.Length == 0 ? Committed : Committed.Length == 0 ? Pending : Committed + "\n\n" + Pending;
 }

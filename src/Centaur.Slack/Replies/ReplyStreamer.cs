@@ -17,6 +17,7 @@ internal sealed class ReplyStreamer(
     CentaurApiClient api,
     ReplyStore store,
     ReplyPoster poster,
+    ThreadNotices notices,
     SlackApiClient slack,
     SlackUpdateBudget budget,
     ReplyFinalizer finalizer,
@@ -59,6 +60,11 @@ internal sealed class ReplyStreamer(
                 if (next.Completed)
                 {
                     break;
+                }
+
+                if (next.Event is { Type: "egress_blocked" } blocked && blocked.Text("host") is { Length: > 0 } host)
+                {
+                    await TryNoticeAsync(() => notices.EgressBlockedAsync(reply, host, stop.Token));
                 }
 
                 if (next.Event is { } agentEvent)
@@ -267,6 +273,12 @@ internal sealed class ReplyStreamer(
         try
         {
             await poster.StreamAsync(reply, live, text, budget, cancellationToken);
+            if (live.Mode == "stream" && !live.ControlsShown)
+            {
+                await TryNoticeAsync(() => notices.EnsureControlsAsync(reply, cancellationToken));
+                live.ControlsShown = true;
+            }
+
             return true;
         }
         catch (SlackApiException ex) when (ex.Error == "stopped_by_user")
@@ -292,6 +304,19 @@ internal sealed class ReplyStreamer(
             }
 
             return false;
+        }
+    }
+
+    /// <summary>Notices are extras: a Slack refusal is logged, never allowed to stop the answer.</summary>
+    private async Task TryNoticeAsync(Func<Task> post)
+    {
+        try
+        {
+            await post();
+        }
+        catch (SlackApiException ex)
+        {
+            logger.CosmeticCallFailed(ex.Method, ex.Error);
         }
     }
 

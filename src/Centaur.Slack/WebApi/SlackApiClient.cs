@@ -35,6 +35,18 @@ internal sealed class SlackApiClient(IHttpClientFactory factory, IOptions<SlackO
     public Task UpdateAsync(string channel, string ts, string text, JsonArray? blocks, CancellationToken cancellationToken) =>
         PostJsonAsync("chat.update", new JsonObject { ["channel"] = channel, ["ts"] = ts, ["text"] = text, ["blocks"] = blocks ?? [] }, cancellationToken);
 
+    /// <summary>chat.delete of one of the bot's own messages; a message that is already gone counts as deleted.</summary>
+    public async Task DeleteAsync(string channel, string ts, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PostJsonAsync("chat.delete", new JsonObject { ["channel"] = channel, ["ts"] = ts }, cancellationToken);
+        }
+        catch (SlackApiException ex) when (ex.Error == "message_not_found")
+        {
+        }
+    }
+
     public Task PostEphemeralAsync(string channel, string user, string text, string? threadTs, CancellationToken cancellationToken) =>
         PostJsonAsync("chat.postEphemeral", new JsonObject { ["channel"] = channel, ["user"] = user, ["text"] = text, ["thread_ts"] = threadTs }, cancellationToken);
 
@@ -82,9 +94,16 @@ internal sealed class SlackApiClient(IHttpClientFactory factory, IOptions<SlackO
 
     public async Task<string?> UserNameAsync(string user, CancellationToken cancellationToken)
     {
+        var info = await UserInfoAsync(user, cancellationToken);
+        var profile = info?["profile"];
+        return (string?)profile?["display_name"] is { Length: > 0 } display ? display : (string?)info?["real_name"] ?? (string?)info?["name"];
+    }
+
+    /// <summary>users.info's <c>user</c> object (is_admin, is_owner, deleted, profile, …).</summary>
+    public async Task<JsonObject?> UserInfoAsync(string user, CancellationToken cancellationToken)
+    {
         var reply = await SendAsync("users.info", () => new HttpRequestMessage(HttpMethod.Get, "users.info" + QueryString(new() { ["user"] = user })), BotToken, cancellationToken);
-        var profile = reply["user"]?["profile"];
-        return (string?)profile?["display_name"] is { Length: > 0 } display ? display : (string?)reply["user"]?["real_name"] ?? (string?)reply["user"]?["name"];
+        return reply["user"] as JsonObject;
     }
 
     public async Task<string> StartStreamAsync(string channel, string threadTs, string markdown, string? recipientUser, string? recipientTeam, CancellationToken cancellationToken)

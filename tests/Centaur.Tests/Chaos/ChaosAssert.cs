@@ -19,6 +19,34 @@ public static class ChaosAssert
         return events[^1].Data["result"]!.GetValue<string>();
     }
 
+    /// <summary>
+    /// The shape of every mid-turn fault: the prompt's undisturbed answer first, then the same prompt on a fresh thread
+    /// with <paramref name="fault"/> applied once the answer has started streaming; the client reads on across
+    /// reconnects. Asserts that the client saw each stored event once, in order, and the turn succeeded with the
+    /// undisturbed answer, exactly once. Returns the thread and what the client received, for the fault's own checks.
+    /// </summary>
+    public static async Task<(string Thread, List<ReceivedEvent> Received)> SurvivesMidTurnAsync(ApiProcess api, string prompt, Func<AgentClient, string, Task> fault)
+    {
+        var agent = new AgentClient(api.CreateClient());
+        var undisturbed = await UndisturbedAnswerAsync(agent, prompt);
+        var thread = AgentClient.NewThreadKey("chaos");
+        var id = (await agent.AskAsync(thread, prompt))["execution_id"]!.GetValue<long>();
+
+        var before = await EventStreamReader.ReadAsync(agent.Http, thread, executionId: id,
+            stopWhen: e => e.Type == "assistant_delta", timeout: TurnTimeout);
+        Assert.Contains(before, e => e.Type == "assistant_delta");
+        await fault(agent, thread);
+        var after = await ResumingEventReader.ReadToEndAsync(() => api.CreateClient(), thread, id, before[^1].Id, TurnTimeout);
+
+        var received = before.Concat(after).ToList();
+        EachEventOnceInOrder(received);
+        await SameAsStoredAsync(() => api.CreateClient(), thread, id, received);
+        Assert.Equal("succeeded", received[^1].State);
+        Assert.Equal(undisturbed, received[^1].Data["result"]!.GetValue<string>());
+        await OneTurnOneAnswerAsync(api.ConnectionString, thread);
+        return (thread, received);
+    }
+
     /// <summary>What a client received across reconnects: each event once, in order, ending in one terminal state.</summary>
     public static void EachEventOnceInOrder(IReadOnlyList<ReceivedEvent> received)
     {

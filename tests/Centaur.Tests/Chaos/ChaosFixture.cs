@@ -67,7 +67,7 @@ public sealed class ChaosFixture : IAsyncLifetime
             ["Centaur__SandboxTokenKey"] = SandboxTokenKey,
             ["Secrets__anthropic-api-key"] = anthropicKey,
             ["IronProxy__CaDirectory"] = caDirectory,
-        }, health => health.Contains("policy version", StringComparison.Ordinal));
+        }, ServiceProcess.HealthSays(health => health.Contains("policy version", StringComparison.Ordinal)));
         Track(proxy);
         await proxy.StartAsync(TestContext.Current.CancellationToken);
         return proxy;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
+using Centaur.Tests.Infrastructure;
 
 namespace Centaur.Tests.Chaos;
 
@@ -22,7 +23,7 @@ public sealed class ChaosPostgres : IAsyncDisposable
     private ChaosPostgres(string bin)
     {
         _bin = bin;
-        Port = FreePort();
+        Port = ServiceProcess.FreePort();
     }
 
     public int Port { get; }
@@ -171,12 +172,6 @@ public sealed class ChaosPostgres : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public ValueTask DisposeAsync()
     {

@@ -14,28 +14,19 @@ public sealed class SandboxKilledMidTurnTests(ChaosFixture fixture)
     public async Task ASandboxKilledMidTurnIsReplacedAndTheTurnReplayedToTheSameAnswer()
     {
         await using var api = await fixture.StartApiAsync();
-        var agent = new AgentClient(api.CreateClient());
-        var undisturbed = await ChaosAssert.UndisturbedAnswerAsync(agent, Prompt);
-        var thread = AgentClient.NewThreadKey("chaos");
-        var id = (await agent.AskAsync(thread, Prompt))["execution_id"]!.GetValue<long>();
+        string? sandboxId = null;
+        var killed = 0;
 
-        var before = await EventStreamReader.ReadAsync(agent.Http, thread, executionId: id,
-            stopWhen: e => e.Type == "assistant_delta", timeout: ChaosAssert.TurnTimeout);
-        Assert.Contains(before, e => e.Type == "assistant_delta");
-        var sandboxId = await SandboxIdAsync(agent, thread);
-        var killed = KillSandboxProcess(sandboxId);
-        var after = await ResumingEventReader.ReadToEndAsync(() => api.CreateClient(), thread, id, before[^1].Id, ChaosAssert.TurnTimeout);
+        var (thread, received) = await ChaosAssert.SurvivesMidTurnAsync(api, Prompt, async (agent, thread) =>
+        {
+            sandboxId = await SandboxIdAsync(agent, thread);
+            killed = KillSandboxProcess(sandboxId);
+        });
 
-        var received = before.Concat(after).ToList();
-        ChaosAssert.EachEventOnceInOrder(received);
-        await ChaosAssert.SameAsStoredAsync(() => api.CreateClient(), thread, id, received);
-        Assert.Equal("succeeded", received[^1].State);
-        Assert.Equal(undisturbed, received[^1].Data["result"]!.GetValue<string>());
         var replay = Assert.Single(received, e => e.Type == "status" && e.Data["replay"]?.GetValue<bool>() == true);
         Assert.Equal(2, replay.Data["attempt"]!.GetValue<int>());
         Assert.False(Directory.Exists($"/proc/{killed}"), $"sandbox process {killed} is still running");
-        Assert.NotEqual(sandboxId, await SandboxIdAsync(agent, thread));
-        await ChaosAssert.OneTurnOneAnswerAsync(api.ConnectionString, thread);
+        Assert.NotEqual(sandboxId, await SandboxIdAsync(new AgentClient(api.CreateClient()), thread));
     }
 
     private static async Task<string> SandboxIdAsync(AgentClient agent, string thread)

@@ -23,7 +23,7 @@ public sealed class CliProcess : IAsyncDisposable
 
     public static CliProcess Start(ApiProcess api, string apiKey, params string[] args)
     {
-        var start = new ProcessStartInfo(ApiProcess.DotnetPath())
+        var start = new ProcessStartInfo(ServiceProcess.DotnetPath())
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,

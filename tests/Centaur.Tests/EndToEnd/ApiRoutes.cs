@@ -15,6 +15,12 @@ internal enum Access
     Agent,
     Admin,
 
+    /// <summary>
+    /// Admin, or the egress_grant scope. The sweep's agent key is the AppHost's Slack key, which holds egress_grant, so
+    /// the wrong-scope case is IronProxy/ThreadAllowanceTests' (an agent-only key gets 403 there).
+    /// </summary>
+    EgressGrant,
+
     /// <summary>An API key or a sandbox token.</summary>
     AnyCaller,
 
@@ -80,6 +86,9 @@ internal sealed record ApiRoute(string Method, string Pattern, Access Access, Bo
         new("DELETE", "/egress/bindings/{name}", Access.Admin),
         new("PUT", "/egress/routes/{prefix}", Access.Admin, BodyKind.Json),
         new("DELETE", "/egress/routes/{prefix}", Access.Admin),
+        new("GET", "/egress/threads/{threadKey}/hosts/", Access.EgressGrant),
+        new("PUT", "/egress/threads/{threadKey}/hosts/{host}", Access.EgressGrant, BodyKind.Json),
+        new("DELETE", "/egress/threads/{threadKey}/hosts/{host}", Access.EgressGrant),
 
         new("GET", "/console/login", Access.Anonymous),
         new("POST", "/console/login", Access.ConsoleForm),

@@ -25,7 +25,7 @@ internal static class ApiSweep
         ["client"] = "\u0000", ["lease_token"] = "\u0000", ["external_ref"] = "\u0000", ["name"] = "\u0000", ["scopes"] = new System.Text.Json.Nodes.JsonArray("\u0000"),
         ["mode"] = "\u0000", ["connect_to"] = "\u0000", ["host"] = "\u0000", ["secret"] = "\u0000", ["format"] = "\u0000",
         ["headers"] = new System.Text.Json.Nodes.JsonArray("\u0000"), ["destination"] = "\u0000", ["command"] = "\u0000",
-        ["inputs"] = new System.Text.Json.Nodes.JsonObject { ["\u0000"] = "\u0000" }, ["trusted_ca_pem"] = "\u0000",
+        ["inputs"] = new System.Text.Json.Nodes.JsonObject { ["\u0000"] = "\u0000" }, ["trusted_ca_pem"] = "\u0000", ["granted_by"] = "\u0000",
     }.ToJsonString();
 
     /// <param name="revokedKey">A key that was valid and has been revoked.</param>
@@ -45,7 +45,7 @@ internal static class ApiSweep
             yield return new(name, "unknown method", Http("PATCH", path, valid, json), 405, "method_not_allowed");
         }
 
-        if (route.Access is Access.Agent or Access.Admin or Access.AnyCaller or Access.Sandbox)
+        if (route.Access is Access.Agent or Access.Admin or Access.EgressGrant or Access.AnyCaller or Access.Sandbox)
         {
             yield return new(name, "no credentials", Http(route.Method, path, body: json), 401, Unauthorized);
             yield return new(name, "unknown API key", Http(route.Method, path, Bearer("ck_sweep_unknown_key_0123456789"), json), 401, Unauthorized);
@@ -58,7 +58,7 @@ internal static class ApiSweep
             yield return new(name, "oversize body, no credentials", Http(route.Method, path, body: "{", declaredLength: Oversize), 401, Unauthorized);
         }
 
-        if (route.Access is Access.Agent or Access.Admin)
+        if (route.Access is Access.Agent or Access.Admin or Access.EgressGrant)
         {
             yield return new(name, "sandbox token (wrong scope)", Http(route.Method, path, Bearer(c.SandboxToken), json), 401, Unauthorized);
         }
@@ -145,7 +145,7 @@ internal static class ApiSweep
     private static string? ValidCredential(ApiRoute route, SweepCredentials c) => route.Access switch
     {
         Access.Agent or Access.AnyCaller => Bearer(c.AgentKey),
-        Access.Admin => Bearer(c.AdminKey),
+        Access.Admin or Access.EgressGrant => Bearer(c.AdminKey),
         Access.Sandbox => Bearer(c.SandboxToken),
         _ => null,
     };

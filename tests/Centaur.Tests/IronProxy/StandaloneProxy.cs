@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Centaur.Tests.Infrastructure;
 
 namespace Centaur.Tests.IronProxy;
 
@@ -22,7 +23,7 @@ internal sealed class StandaloneProxy : IAsyncDisposable
 
     public static async Task<StandaloneProxy> StartAsync(IronProxyFixture fixture, string caDirectory, CancellationToken cancellationToken)
     {
-        var port = FreePort();
+        var port = ServiceProcess.FreePort();
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(ProxyAssembly())! };
         start.ArgumentList.Add(ProxyAssembly());
         start.ArgumentList.Add("--urls");
@@ -79,10 +80,4 @@ internal sealed class StandaloneProxy : IAsyncDisposable
         return Path.Combine(root, "src", "Centaur.IronProxy", "bin", configuration, testOutput.Name, "Centaur.IronProxy.dll");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -100,4 +100,26 @@ internal static class SlackPayloads
             ["type"] = "button", ["action_ts"] = "1605853645.582706",
         }),
     };
+
+    /// <summary>A click on a button of <paramref name="message"/> (a message the fake holds), by <paramref name="user"/>.</summary>
+    public static JsonObject ButtonClick(Fakes.FakeSlack.FakeSlackMessage message, string actionId, string user)
+    {
+        var button = message.Blocks!.OfType<JsonObject>().SelectMany(b => b["elements"]?.AsArray().OfType<JsonObject>() ?? [])
+            .Single(e => (string?)e["action_id"] == actionId);
+        return new JsonObject
+        {
+            ["type"] = "block_actions",
+            ["user"] = new JsonObject { ["id"] = user },
+            ["api_app_id"] = "A0001",
+            ["container"] = new JsonObject { ["type"] = "message", ["message_ts"] = message.Ts, ["channel_id"] = message.Channel },
+            ["trigger_id"] = $"{Guid.NewGuid():N}",
+            ["channel"] = new JsonObject { ["id"] = message.Channel },
+            ["message"] = new JsonObject { ["ts"] = message.Ts, ["thread_ts"] = message.ThreadTs },
+            ["actions"] = new JsonArray(new JsonObject
+            {
+                ["action_id"] = actionId, ["block_id"] = "centaur.egress", ["value"] = (string?)button["value"],
+                ["type"] = "button", ["action_ts"] = "1605853645.582706",
+            }),
+        };
+    }
 }

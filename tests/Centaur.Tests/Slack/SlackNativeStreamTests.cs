@@ -1,3 +1,4 @@
+using Centaur.Slack.Replies;
 using Centaur.Tests.Fakes.FakeCentaurApi;
 using Centaur.Tests.Fakes.FakeSlack;
 using Centaur.Tests.Infrastructure;
@@ -46,8 +47,46 @@ public sealed class SlackNativeStreamTests(CentaurAppFixture fixture) : IAsyncLi
         Assert.Equal(ts, (string?)start.Args["thread_ts"]);
         Assert.NotEmpty(_bed.Slack.CallsTo("chat.appendStream"));
         Assert.Single(_bed.Slack.CallsTo("chat.stopStream"));
-        Assert.Empty(_bed.Slack.CallsTo("chat.postMessage"));
+        // The only post is the Stop controls beside the stream, deleted once the answer was complete.
+        var controls = Assert.Single(_bed.Slack.CallsTo("chat.postMessage"));
+        Assert.Equal("controls", (string?)controls.Args["metadata"]?["event_payload"]?["notice"]);
+        Assert.Single(_bed.Slack.CallsTo("chat.delete"));
         Assert.Empty(_bed.Slack.CallsTo("chat.update"));
+    }
+
+    [Fact]
+    public async Task AStreamedAnswerHasAStopButtonBesideItThatCancelsAndGoesAwayWithTheTurn()
+    {
+        var channel = SlackPayloads.NewChannel();
+        var ts = SlackPayloads.NewTs();
+        _bed.Api.Script = async turn =>
+        {
+            for (var i = 0; ; i++)
+            {
+                turn.Delta($"step {i}. ");
+                await Task.Delay(100, turn.Cancelled);
+            }
+        };
+
+        await _bed.PostEventAsync(SlackPayloads.AppMention(channel, ts, "run the tests"));
+        var live = await _bed.WaitForBotRepliesAsync(channel, ts, r => r.Count == 2 && r.Any(m => m.HasButton(ReplyPoster.StopAction)) && r.Any(m => m.Streaming), "the stream and its Stop button");
+        var controls = live.Single(m => m.HasButton(ReplyPoster.StopAction));
+        var stream = live.Single(m => m.Streaming);
+        Assert.Equal(ts, controls.ThreadTs);
+        Assert.False(controls.Streaming);
+        var executionId = _bed.Api.Executions.Single().Id;
+
+        using var click = await _bed.SendAsync(SignedSlackRequest.Interactivity(SlackPayloads.StopClick(channel, controls.Ts, executionId)));
+
+        Assert.True(click.IsSuccessStatusCode);
+        var final = (await _bed.WaitForBotRepliesAsync(channel, ts, r => r.Count == 1 && !r[0].Streaming, "the stopped answer, without its controls")).Single();
+        Assert.Equal(stream.Ts, final.Ts);
+        Assert.StartsWith("step 0. ", final.Text, StringComparison.Ordinal);
+        Assert.EndsWith("_Stopped._", final.Text, StringComparison.Ordinal);
+        Assert.Equal([executionId], _bed.Api.Cancels);
+        Assert.Equal(controls.Ts, (string?)Assert.Single(_bed.Slack.CallsTo("chat.delete")).Args["ts"]);
+        Assert.Single(_bed.Slack.CallsTo("chat.postMessage"));
+        Assert.Single(_bed.Slack.CallsTo("chat.startStream"));
     }
 
     [Fact]

@@ -134,7 +134,7 @@ public sealed class SlackTestBed : IAsyncDisposable
     {
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync(TestContext.Current.CancellationToken);
-        await using var command = new NpgsqlCommand("TRUNCATE slack_inbox, slack_turns, slack_reply_parts, slack_replies", connection);
+        await using var command = new NpgsqlCommand("TRUNCATE slack_inbox, slack_turns, slack_reply_parts, slack_replies, slack_notices", connection);
         await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
     }
 

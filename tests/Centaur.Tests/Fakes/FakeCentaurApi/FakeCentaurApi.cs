@@ -32,6 +32,7 @@ public sealed class FakeCentaurApi : IAsyncDisposable
     private readonly List<FakeDelivery> _deliveries = [];
     private readonly List<string> _spawns = [];
     private readonly List<long> _cancels = [];
+    private readonly List<FakeThreadAllowance> _allowances = [];
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenSource _streams = new();
 
@@ -71,6 +72,7 @@ public sealed class FakeCentaurApi : IAsyncDisposable
         app.MapGet("/agent/threads/{threadKey}/events", fake.StreamAsync);
         app.MapPost("/agent/deliveries/claim", fake.Claim);
         app.MapPost("/agent/deliveries/{id:long}/ack", fake.Ack);
+        app.MapPut("/egress/threads/{threadKey}/hosts/{host}", fake.AllowThreadHost);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         fake.BaseUrl = new Uri(address.TrimEnd('/') + "/");
@@ -89,6 +91,9 @@ public sealed class FakeCentaurApi : IAsyncDisposable
 
     public IReadOnlyList<FakeAgentEvent> Events => Snapshot(_events);
 
+    /// <summary>PUT /egress/threads/{thread_key}/hosts/{host} calls, as the API received them.</summary>
+    public IReadOnlyList<FakeThreadAllowance> ThreadAllowances => Snapshot(_allowances);
+
     /// <summary>Cuts every open SSE stream (the adapter must reconnect with after_event_id).</summary>
     public void BreakStreams()
     {
@@ -105,6 +110,16 @@ public sealed class FakeCentaurApi : IAsyncDisposable
         {
             return [.. list];
         }
+    }
+
+    private IResult AllowThreadHost(string threadKey, string host, JsonObject body)
+    {
+        lock (_lock)
+        {
+            _allowances.Add(new FakeThreadAllowance(Uri.UnescapeDataString(threadKey), Uri.UnescapeDataString(host), (string?)body["granted_by"]));
+        }
+
+        return Results.Json(new { thread_key = threadKey, host, granted_by = (string?)body["granted_by"], policy_version = 2 });
     }
 
     private IResult Spawn(JsonObject body)
@@ -364,6 +379,8 @@ public sealed class FakeCentaurApi : IAsyncDisposable
     }
 }
 
+public sealed record FakeThreadAllowance(string ThreadKey, string Host, string? GrantedBy);
+
 public sealed record FakeApiMessage(string ThreadKey, string Text, string Author, string ClientMessageId)
 {
     public long? ExecutionId { get; set; }
@@ -427,4 +444,7 @@ public sealed class FakeTurn(FakeCentaurApi api, FakeExecution execution, IReadO
         api.Append(execution, "tool_use", new JsonObject { ["id"] = "toolu_1", ["name"] = name, ["input"] = input });
 
     public void Status(string text) => api.Append(execution, "status", new JsonObject { ["text"] = text });
+
+    /// <summary>What IronProxy writes into the thread when it refuses a host during the turn.</summary>
+    public void EgressBlocked(string host, int port = 443) => api.Append(execution, "egress_blocked", new JsonObject { ["host"] = host, ["port"] = port });
 }

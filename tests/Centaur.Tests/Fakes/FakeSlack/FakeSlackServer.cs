@@ -41,6 +41,9 @@ public sealed class FakeSlackServer : IAsyncDisposable
 
     public Uri ApiBaseUrl => new(BaseUrl, "api/");
 
+    /// <summary>Users whose users.info says is_admin (workspace admins); everyone else is a plain member.</summary>
+    public HashSet<string> WorkspaceAdmins { get; } = [];
+
     /// <summary>chat.startStream/appendStream/stopStream exist (newer workspaces) or answer unknown_method.</summary>
     public bool StreamingSupported { get; set; }
 
@@ -266,7 +269,17 @@ public sealed class FakeSlackServer : IAsyncDisposable
                 var thread = _messages.Where(m => m.Channel == channel && (m.Ts == ts || m.ThreadTs == ts)).Select(m => m.ToJson());
                 return Ok(new() { ["messages"] = new JsonArray([.. thread]), ["has_more"] = false });
             case "users.info":
-                return Ok(new() { ["user"] = new JsonObject { ["id"] = (string?)args["user"], ["name"] = "person", ["profile"] = new JsonObject { ["display_name"] = "Person" } } });
+                return Ok(new()
+                {
+                    ["user"] = new JsonObject
+                    {
+                        ["id"] = (string?)args["user"], ["name"] = "person", ["is_admin"] = WorkspaceAdmins.Contains((string?)args["user"] ?? ""),
+                        ["is_owner"] = false, ["deleted"] = false, ["profile"] = new JsonObject { ["display_name"] = "Person" },
+                    },
+                });
+            case "chat.delete":
+                var removed = _messages.RemoveAll(m => m.Channel == channel && m.Ts == (string?)args["ts"] && m.BotId == BotId);
+                return removed > 0 ? Ok(new() { ["channel"] = channel, ["ts"] = (string?)args["ts"] }) : Error("message_not_found");
             case "files.getUploadURLExternal":
                 var fileId = "F" + Interlocked.Increment(ref _ts);
                 return Ok(new() { ["upload_url"] = new Uri(BaseUrl, $"upload/{fileId}").ToString(), ["file_id"] = fileId });
