@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Centaur.IronProxy benchmark: the same fake upstream measured directly and through the proxy, in one run, on
 # loopback, keep-alive, and printed as a table of ratios against the direct baseline.
-#   bench/proxy/run.sh                  (DURATION=5 CONNECTIONS="1 16" ROUNDS=2 to change the defaults)
+#   bench/proxy/run.sh                  (DURATION=5 CONNECTIONS="1 16" ROUNDS=2 WARMUP=15 to change the defaults)
 # Tools: wrk (cannot use a proxy: direct vs reverse mode) and hey (speaks CONNECT: direct vs MITM mode), both
 # from Debian. The proxy is the Release build with a scratch Postgres of its own, so nothing else is disturbed.
 set -euo pipefail
@@ -12,6 +12,7 @@ DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-"1 16"}
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
+WARMUP=${WARMUP:-15}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
@@ -55,6 +56,14 @@ up_port=$(free_port)
 dotnet run bench/proxy/fake-upstream.cs -c Release -- --port "$up_port" --ca-out "$work/upstream-ca.pem" >"$work/upstream.log" 2>&1 &
 pids+=($!)
 wait_http "https://127.0.0.1:$up_port/"
+up_pid=$(pgrep -P "${pids[-1]}" | head -1); up_pid=${up_pid:-${pids[-1]}}
+
+# The floor: a bare YARP forwarder to the same upstream (no policy, audit or telemetry), for reference.
+bare_port=$(free_port)
+dotnet run bench/proxy/bare-forwarder.cs -c Release -- --port "$bare_port" --upstream "https://127.0.0.1:$up_port" >"$work/bare.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$bare_port/v1/messages"
+bare_pid=$(pgrep -P "${pids[-1]}" | head -1); bare_pid=${bare_pid:-${pids[-1]}}
 
 psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d centaur \
   -v connect_to="127.0.0.1:$up_port" -v ca="$(cat "$work/upstream-ca.pem")" <<'SQL'
@@ -72,6 +81,7 @@ px_port=$(free_port)
   Logging__LogLevel__Default=Warning ${PROXY_ENV:-} \
   dotnet Centaur.IronProxy.dll --urls "http://127.0.0.1:$px_port") >"$work/proxy.log" 2>&1 &
 pids+=($!)
+px_pid=$!
 wait_http "http://127.0.0.1:$px_port/ca.pem"
 
 token=$(python3 - "$key" <<'PY'
@@ -99,36 +109,64 @@ run_hey() {
 
 direct="https://127.0.0.1:$up_port/v1/messages"
 reverse="http://127.0.0.1:$px_port/bench/v1/messages"
-declare -A sum_rps sum_p50 sum_p99
+bare="http://127.0.0.1:$bare_port/v1/messages"
+declare -A sum_rps sum_p50 sum_p99 sum_hop sum_up
 add() { local k=$1 r; read -r r p50 p99 <<<"$2"; sum_rps[$k]=$(awk -v a="${sum_rps[$k]:-0}" -v b="$r" 'BEGIN{print a+b}'); sum_p50[$k]=$(awk -v a="${sum_p50[$k]:-0}" -v b="$p50" 'BEGIN{print a+b}'); sum_p99[$k]=$(awk -v a="${sum_p99[$k]:-0}" -v b="$p99" 'BEGIN{print a+b}'); }
 
-# Warm up every path (JIT, leaf certificate, pools), then interleave rounds so drift hits every path alike.
+# CPU time per request of the hop in the middle (IronProxy or the bare forwarder) and of the upstream, from /proc:
+# unlike throughput it hardly depends on what else the machine runs, and it is what a 2-core box runs out of.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+per_request() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$2" -v d="$DURATION" 'BEGIN { print (r > 0 ? t * 1e6 / hz / (r * d) : 0) }'; }
+# cell KEY HOP_PID(0: none) TOOL ARGS...: one measurement, added to the sums
+cell() {
+  local k=$1 hop=$2 tool=$3; shift 3
+  local hop0=0 up0 out r
+  [ "$hop" = 0 ] || hop0=$(ticks "$hop"); up0=$(ticks "$up_pid")
+  out=$($tool "$@")
+  add "$k" "$out"; read -r r _ <<<"$out"
+  [ "$hop" = 0 ] || sum_hop[$k]=$(awk -v a="${sum_hop[$k]:-0}" -v b="$(per_request $(( $(ticks "$hop") - hop0 )) "$r")" 'BEGIN{print a+b}')
+  sum_up[$k]=$(awk -v a="${sum_up[$k]:-0}" -v b="$(per_request $(( $(ticks "$up_pid") - up0 )) "$r")" 'BEGIN{print a+b}')
+}
+
+# Warm up every path (JIT, leaf certificate, pools), then interleave rounds so drift hits every path alike. Tiered
+# compilation (tier 0, instrumented, tier 1) of the proxy's hot path takes 20-30 s of traffic on 2 busy cores; measured
+# before it settles, the first round mostly measured the JIT, not the steady state a long-running proxy is in.
+echo "warming up (${WARMUP}s per path)..." >&2
+warm_c=$(echo $CONNECTIONS | awk '{print $NF}')
 wrk -t1 -c1 -d2s "$direct" >/dev/null; wrk -t1 -c1 -d2s -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse" >/dev/null
 hey -z 2s -c 1 -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages >/dev/null
+wrk -t "$THREADS" -c "$warm_c" -d"${WARMUP}s" -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse" >/dev/null
+hey -z "${WARMUP}s" -c "$warm_c" -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages >/dev/null
+wrk -t "$THREADS" -c "$warm_c" -d5s "$direct" >/dev/null; hey -z 5s -c "$warm_c" "$direct" >/dev/null
+wrk -t "$THREADS" -c "$warm_c" -d"${WARMUP}s" "$bare" >/dev/null
 for round in $(seq 1 "$ROUNDS"); do
   for c in $CONNECTIONS; do
     echo "round $round, c=$c..." >&2
-    add "wrk-direct-$c" "$(run_wrk "$c" "$direct")"
-    add "wrk-reverse-$c" "$(run_wrk "$c" -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse")"
-    add "hey-direct-$c" "$(run_hey "$c" "$direct")"
-    add "hey-mitm-$c" "$(run_hey "$c" -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages)"
+    cell "wrk-direct-$c" 0 run_wrk "$c" "$direct"
+    cell "wrk-reverse-$c" "$px_pid" run_wrk "$c" -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse"
+    cell "wrk-bare-$c" "$bare_pid" run_wrk "$c" "$bare"
+    cell "hey-direct-$c" 0 run_hey "$c" "$direct"
+    cell "hey-mitm-$c" "$px_pid" run_hey "$c" -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages
   done
 done
 
 audit_rows=$(psql -tA -h 127.0.0.1 -p "$pg_port" -U postgres -d centaur -c "SELECT count(*) FROM egress_audit")
 echo
 echo "IronProxy benchmark: ${DURATION}s x ${ROUNDS} rounds per cell, loopback, keep-alive, $(nproc) cores shared by tool, proxy and upstream"
-printf '%-8s %-26s %4s %10s %9s %9s %10s %12s\n' tool path c rps p50_ms p99_ms rps_ratio added_p50_ms
+printf '%-8s %-26s %4s %10s %9s %9s %10s %12s %10s %10s\n' tool path c rps p50_ms p99_ms rps_ratio added_p50_ms hop_cpu_us up_cpu_us
 for c in $CONNECTIONS; do
-  for pair in "wrk direct" "wrk reverse" "hey direct" "hey mitm"; do
+  for pair in "wrk direct" "wrk reverse" "wrk bare" "hey direct" "hey mitm"; do
     read -r tool path <<<"$pair"
     k="$tool-$path-$c"; base="$tool-direct-$c"
+    case $path in mitm) label='MITM (CONNECT+TLS)';; reverse) label='reverse (/bench route)';; bare) label='bare YARP (floor)';; *) label='direct (baseline)';; esac
     awk -v t="$tool" -v p="$path" -v c="$c" -v n="$ROUNDS" -v r="${sum_rps[$k]}" -v a="${sum_p50[$k]}" -v b="${sum_p99[$k]}" \
-        -v br="${sum_rps[$base]}" -v ba="${sum_p50[$base]}" -v label="$([ "$path" = mitm ] && echo 'MITM (CONNECT+TLS)' || ([ "$path" = reverse ] && echo 'reverse (/bench route)' || echo 'direct (baseline)'))" \
-      'BEGIN { printf "%-8s %-26s %4d %10.0f %9.2f %9.2f %10.2f %12.2f\n", t, label, c, r/n, a/n, b/n, r/br, (a-ba)/n }'
+        -v br="${sum_rps[$base]}" -v ba="${sum_p50[$base]}" -v label="$label" -v hop="${sum_hop[$k]:-}" -v up="${sum_up[$k]}" \
+      'BEGIN { printf "%-8s %-26s %4d %10.0f %9.2f %9.2f %10.2f %12.2f %10s %10.1f\n", t, label, c, r/n, a/n, b/n, r/br, (a-ba)/n, hop == "" ? "-" : sprintf("%.1f", hop/n), up/n }'
   done
 done
 echo "audit rows written during the run: $audit_rows (one per proxied request)"
+echo "bare YARP: the same upstream through YARP's forwarder alone (no identity, policy, audit, telemetry): the floor for any Kestrel + YARP hop"
+echo "hop_cpu_us / up_cpu_us: CPU time per request of the proxy (or bare forwarder) and of the upstream, from /proc"
 
 # For bench/run: RESULT|figure|measured|baseline|unit|target. The issue's targets, where its probe measured them:
 # added p50 at concurrency 1, throughput at the highest concurrency.
@@ -144,4 +182,11 @@ for c in $CONNECTIONS; do
       'BEGIN { printf "RESULT|proxy: %s, c=%d, p50 (vs direct)|%.3f|%.3f|ms|%s\n", label, c, a/n, ba/n, tl;
                printf "RESULT|proxy: %s, c=%d, throughput (vs direct)|%.0f|%.0f|req/s|%s\n", label, c, r/n, br/n, tt }'
   done
+done
+awk -v c="$high" -v n="$ROUNDS" -v r="${sum_rps[wrk-bare-$high]}" -v br="${sum_rps[wrk-direct-$high]}" \
+  'BEGIN { printf "RESULT|proxy: bare YARP forwarder (floor), c=%d, throughput (vs direct)|%.0f|%.0f|req/s|\n", c, r/n, br/n }'
+for pair in "wrk reverse" "hey mitm"; do
+  read -r tool path <<<"$pair"
+  awk -v c="$high" -v n="$ROUNDS" -v m="${sum_hop[$tool-$path-$high]}" -v b="${sum_hop[wrk-bare-$high]}" -v label="$([ "$path" = mitm ] && echo 'MITM' || echo 'reverse')" \
+    'BEGIN { printf "RESULT|proxy: %s, c=%d, IronProxy CPU per request (vs bare YARP forwarder)|%.1f|%.1f|us|\n", label, c, m/n, b/n }'
 done

@@ -9,6 +9,7 @@ using Centaur.IronProxy.Tunnel;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Instrumentation.AspNetCore;
 
 namespace Centaur.IronProxy;
 
@@ -37,6 +38,7 @@ internal static class IronProxyExtensions
         services.AddSingleton<ISecretStore, ConfigurationSecretStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<Tracing.TurnTraces>();
+        services.AddHostedService<Tracing.TurnTraceListener>();
         services.AddHostedService<AuditWriter>();
         services.AddSingleton<BlockedHostNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<BlockedHostNotifier>());
@@ -47,6 +49,14 @@ internal static class IronProxyExtensions
         services.AddSingleton<EgressForwarder>();
         services.AddSingleton<ConnectTunnelMiddleware>();
         services.AddHttpForwarder();
+
+        // A sandbox's request is traced by its egress span, inside the turn that made it (TurnTraces); a server
+        // span as well would put a second, parentless trace in the store for every call a sandbox makes.
+        services.Configure<AspNetCoreTraceInstrumentationOptions>(tracing =>
+        {
+            var inner = tracing.Filter;
+            tracing.Filter = context => EgressMiddleware.IsOwnEndpoint(context) && (inner is null || inner(context));
+        });
 
         services.AddHealthChecks()
             .AddCheck<PolicyStore>("policy")

@@ -31,4 +31,7 @@ internal static partial class IronProxyLog
 
     [LoggerMessage(5009, LogLevel.Warning, "The egress_blocked notice for {Host} could not be written")]
     public static partial void BlockedHostNoticeFailed(this ILogger logger, Exception exception, string host);
+
+    [LoggerMessage(5010, LogLevel.Warning, "Listening for turn trace changes failed on attempt {Attempt}; retrying in {Delay}")]
+    public static partial void TurnTraceListenerFailed(this ILogger logger, Exception exception, int attempt, TimeSpan delay);
 }

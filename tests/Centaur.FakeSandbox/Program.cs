@@ -52,6 +52,14 @@ _ = Task.Run(async () =>
 
 await foreach (var message in input.Reader.ReadAllAsync())
 {
+    if (message["type"]?.GetValue<string>() is "sandbox.setup" or "setup")
+    {
+        // Kept for tests (what the backend sent: prompt layers, skills); answered like Centaur.Sandbox does.
+        File.AppendAllText(Path.Combine(home, ".setup-lines"), message.ToJsonString() + "\n");
+        await WriteAsync(new JsonObject { ["type"] = "sandbox.ready", ["thread_key"] = message["thread_key"]?.GetValue<string>() });
+        continue;
+    }
+
     if (message["type"]?.GetValue<string>() != "turn.start")
     {
         continue;

@@ -5,7 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Centaur.Api.Sandboxes;
 
 /// <summary>
-/// get_or_spawn: 1) the thread's live sandbox if its session is reusable; 2) else a warm one from the pool; 3) else
+/// get_or_spawn: 1) the thread's live sandbox if its session is reusable; 2) else a warm one from the pool (the
+/// backend's cluster pool when it has one, see <see cref="SandboxPool"/>); 3) else
 /// a cold start, stopping the oldest idle sandbox first when at capacity. In-memory state is only a cache of live
 /// wires: after an API restart it is rebuilt lazily from sandbox_sessions.
 /// </summary>
@@ -53,7 +54,8 @@ internal sealed partial class SandboxManager(
 
         await sessions.SetStateAsync(threadKey, "spawning", cancellationToken);
         SandboxInfo started;
-        if (pool.TryClaim(out var warm))
+        var warm = await pool.TryClaimAsync(threadKey, cancellationToken);
+        if (warm is not null)
         {
             await status("claimed a warm sandbox");
             started = warm;
@@ -66,12 +68,27 @@ internal sealed partial class SandboxManager(
             started = await backend.StartAsync(BuildSpec(sandboxId, session), cancellationToken);
         }
 
-        var connection = new SandboxConnection(threadKey, started.SandboxId, session.AssignmentGeneration,
-            await backend.AttachAsync(started.SandboxId, cancellationToken));
-        if (warm is not null)
+        SandboxConnection? connection = null;
+        try
         {
-            // Per-thread setup goes over the wire after a warm claim, so a claim never forces a cold start.
-            await connection.Wire.SendAsync(SetupLine(started.SandboxId, session), cancellationToken);
+            connection = new SandboxConnection(threadKey, started.SandboxId, session.AssignmentGeneration,
+                await backend.AttachAsync(started.SandboxId, cancellationToken));
+            if (warm is not null)
+            {
+                // Per-thread setup goes over the wire after a warm claim, so a claim never forces a cold start.
+                await connection.Wire.SendAsync(SetupLine(started.SandboxId, session), cancellationToken);
+            }
+        }
+        catch
+        {
+            // Not bound yet, so nothing else would ever stop it (a claimed pool pod is no longer the pool's either).
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
+            await backend.StopAsync(started.SandboxId, CancellationToken.None);
+            throw;
         }
 
         await sessions.BindAsync(threadKey, started.SandboxId, session.AssignmentGeneration, cancellationToken);
@@ -111,18 +128,8 @@ internal sealed partial class SandboxManager(
 
     internal SandboxSpec BuildSpec(string sandboxId, SessionRow? session)
     {
-        var env = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["CENTAUR_API_URL"] = centaur.Value.PublicUrl ?? configuration["ASPNETCORE_URLS"]?.Split(';')[0] ?? "http://127.0.0.1:5080",
-            ["CENTAUR_HARNESS"] = session?.Harness ?? options.Value.DefaultHarness,
-            // Placeholders only: IronProxy swaps them for the real keys on the wire, toward the bound host alone.
-            ["ANTHROPIC_API_KEY"] = "centaur-placeholder:anthropic-api-key",
-            ["OPENAI_API_KEY"] = "centaur-placeholder:openai-api-key",
-        };
-        if (configuration["IronProxy:Url"] is { Length: > 0 } proxy)
-        {
-            env["CENTAUR_PROXY_URL"] = proxy;
-        }
+        var env = ThreadlessEnvironment(centaur.Value, options.Value, configuration);
+        env["CENTAUR_HARNESS"] = session?.Harness ?? options.Value.DefaultHarness;
 
         // No sandbox token here: an environment ends up in pod specs and process command lines (bwrap --setenv) where
         // others can read it. Tokens travel only over the wire, in sandbox.setup and in every turn.start.
@@ -137,6 +144,28 @@ internal sealed partial class SandboxManager(
 
         return new SandboxSpec(sandboxId, session?.ThreadKey, session?.Harness ?? options.Value.DefaultHarness,
             session?.Persona, session?.Repo, env);
+    }
+
+    /// <summary>
+    /// The environment of a sandbox before it has a thread (a warm one): the same for every sandbox of this API, so
+    /// a backend that keeps its own pool (Kubernetes) gives its pool pods exactly this.
+    /// </summary>
+    internal static Dictionary<string, string> ThreadlessEnvironment(CentaurOptions centaur, SandboxOptions options, IConfiguration configuration)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["CENTAUR_API_URL"] = centaur.PublicUrl ?? configuration["ASPNETCORE_URLS"]?.Split(';')[0] ?? "http://127.0.0.1:5080",
+            ["CENTAUR_HARNESS"] = options.DefaultHarness,
+            // Placeholders only: IronProxy swaps them for the real keys on the wire, toward the bound host alone.
+            ["ANTHROPIC_API_KEY"] = "centaur-placeholder:anthropic-api-key",
+            ["OPENAI_API_KEY"] = "centaur-placeholder:openai-api-key",
+        };
+        if (configuration["IronProxy:Url"] is { Length: > 0 } proxy)
+        {
+            env["CENTAUR_PROXY_URL"] = proxy;
+        }
+
+        return env;
     }
 
     private System.Text.Json.Nodes.JsonObject SetupLine(string sandboxId, SessionRow session) => new()
@@ -166,7 +195,8 @@ internal sealed partial class SandboxManager(
         try
         {
             var live = await sessions.ListLiveAsync(cancellationToken);
-            var excess = live.Count + pool.Count - options.Value.MaxSandboxes + 1;
+            // A cluster pool is not counted: the Kubernetes backend deletes warm pods first when it needs room.
+            var excess = live.Count + (pool.Cluster is null ? pool.Count : 0) - options.Value.MaxSandboxes + 1;
             foreach (var idle in live.Where(s => s.InflightTurnId is null && s.ThreadKey != forThread).Take(Math.Max(0, excess)))
             {
                 LogCapacityEviction(logger, idle.SandboxId!, idle.ThreadKey);

@@ -8,7 +8,8 @@ namespace Centaur.Api.Sandboxes;
 /// <summary>
 /// The warm pool: N started, unassigned sandboxes, claimed atomically (a concurrent queue) and refilled in the
 /// background. At start-up, unassigned sandboxes that a previous API process left behind are adopted (up to N) or
-/// stopped, so the pool never grows across restarts.
+/// stopped, so the pool never grows across restarts. A backend with a pool of its own (<see cref="IWarmSandboxClaims"/>,
+/// the Kubernetes one: pods shared by every replica) is claimed from instead, and nothing is pre-spawned here.
 /// </summary>
 internal sealed partial class SandboxPool(
     ISandboxBackend backend, SandboxSessionStore sessions, IServiceProvider services, DatabaseReadiness readiness,
@@ -18,7 +19,27 @@ internal sealed partial class SandboxPool(
     private readonly SemaphoreSlim _refill = new(0, int.MaxValue);
     private int _count;
 
-    public int Count => Volatile.Read(ref _count);
+    /// <summary>The backend's own pool, if it has one; then this class only forwards claims to it.</summary>
+    public IWarmSandboxClaims? Cluster { get; } = backend as IWarmSandboxClaims;
+
+    public int Count => Cluster?.WarmCount ?? Volatile.Read(ref _count);
+
+    /// <summary>A warm sandbox for the thread (claimed for it in the cluster pool's case), or null: cold-start.</summary>
+    public async Task<SandboxInfo?> TryClaimAsync(string threadKey, CancellationToken cancellationToken)
+    {
+        if (Cluster is null)
+        {
+            return TryClaim(out var local) ? local : null;
+        }
+
+        var claimed = await Cluster.TryClaimWarmAsync(threadKey, cancellationToken);
+        if (claimed is not null)
+        {
+            SandboxMetrics.WarmClaims.Add(1);
+        }
+
+        return claimed;
+    }
 
     public bool TryClaim([NotNullWhen(true)] out SandboxInfo? sandbox)
     {
@@ -36,6 +57,12 @@ internal sealed partial class SandboxPool(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (Cluster is not null)
+        {
+            // The backend keeps (and adopts, refills, retires) its pool itself; spawning here would pool twice.
+            return;
+        }
+
         await readiness.WaitAsync(stoppingToken);
         try
         {

@@ -7,7 +7,9 @@ namespace Centaur.IronProxy.Tracing;
 /// <summary>
 /// Puts a sandbox's outgoing calls inside the trace of the turn that made them. Harness CLIs do not propagate trace
 /// context, but the proxy knows the thread from the sandbox token, and the API stores the running turn's trace
-/// context on its execution. Looked up once per thread every few seconds, only while someone listens to the spans.
+/// context on its execution. Each thread's answer (a turn, or none yet) is kept in memory and dropped when
+/// Postgres notifies that the thread's executions changed (<see cref="TurnTraceListener"/>), so a busy sandbox costs
+/// one query per turn, not one per request. Only while someone listens to the spans.
 /// </summary>
 internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
 {
@@ -19,9 +21,18 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
         """;
 
     private const int MaxThreads = 10_000;
-    private static readonly TimeSpan s_fresh = TimeSpan.FromSeconds(2);
 
-    private readonly ConcurrentDictionary<string, (ActivityContext Context, DateTimeOffset At)> _byThread = new(StringComparer.Ordinal);
+    // A backstop for a notification lost in flight; while the listener is down (or Postgres did not answer),
+    // answers are kept briefly only.
+    private static readonly TimeSpan s_notifiedFresh = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan s_briefly = TimeSpan.FromSeconds(2);
+
+    // Tracing must never hold up egress for long: past this the span starts a trace of its own.
+    private static readonly TimeSpan s_lookupTimeout = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<string, (ActivityContext Context, DateTimeOffset Until)> _byThread = new(StringComparer.Ordinal);
+    private long _epoch;
+    private volatile bool _notified;
 
     /// <summary>Starts the egress span for one request: a child of the thread's running turn when there is one.</summary>
     public async ValueTask<Activity?> StartEgressAsync(string threadKey, string host, CancellationToken cancellationToken)
@@ -32,46 +43,86 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
         }
 
         var parent = await TurnOfAsync(threadKey, cancellationToken);
+        if (parent == default && Activity.Current is { HasRemoteParent: true } server)
+        {
+            // No turn running: a client that sent its own trace context keeps the call in its trace.
+            parent = new ActivityContext(server.TraceId, server.ParentSpanId, ActivityTraceFlags.Recorded, isRemote: true);
+        }
+
+        // The server span of an egress request is not recorded (IronProxyExtensions), so it is never the parent:
+        // without a turn the egress span starts a trace. (Only this async method's context changes.)
+        Activity.Current = null;
         var activity = Source.StartActivity($"egress {host}", ActivityKind.Client, parent);
         activity?.SetTag("server.address", host);
         activity?.SetTag("centaur.thread_key", threadKey);
         return activity;
     }
 
+    /// <summary>The listener is connected (true) or lost (false): either way nothing cached so far can be trusted.</summary>
+    public void ListenerChanged(bool notified)
+    {
+        _notified = notified;
+        Interlocked.Increment(ref _epoch);
+        _byThread.Clear();
+    }
+
+    /// <summary>The thread's executions changed (a turn started, an execution finished).</summary>
+    public void Invalidate(string threadKey)
+    {
+        Interlocked.Increment(ref _epoch);
+        _byThread.TryRemove(threadKey, out _);
+    }
+
     private async ValueTask<ActivityContext> TurnOfAsync(string threadKey, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (_byThread.TryGetValue(threadKey, out var cached) && now - cached.At < s_fresh)
+        var notified = _notified;
+        if (_byThread.TryGetValue(threadKey, out var cached) && now < cached.Until)
         {
             return cached.Context;
         }
 
+        // A change notified while the query runs may not be in its answer: then the answer is used once, not kept.
+        var epoch = Interlocked.Read(ref _epoch);
         ActivityContext context = default;
+        var found = false;
+        var keep = notified ? s_notifiedFresh : s_briefly;
         try
         {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(s_lookupTimeout);
             await using var command = dataSource.CreateCommand(Sql);
             command.Parameters.AddWithValue("thread", threadKey);
-            if (await command.ExecuteScalarAsync(cancellationToken) is string traceparent)
+            if (await command.ExecuteScalarAsync(timeout.Token) is string traceparent)
             {
-                ActivityContext.TryParse(traceparent, null, out context);
-            }
-            else
-            {
-                // No turn running yet (a harness calling out while it starts): ask again next time, the turn is near.
-                return default;
+                found = ActivityContext.TryParse(traceparent, null, out context);
             }
         }
         catch (PostgresException)
         {
             // No control-plane schema in this database (a proxy with a policy-only database): spans start new traces.
+            found = true;
         }
-
-        if (_byThread.Count >= MaxThreads)
+        catch (Exception ex) when ((ex is NpgsqlException or OperationCanceledException) && !cancellationToken.IsCancellationRequested)
         {
-            _byThread.Clear();
+            // Postgres unreachable or slow: this span starts a trace of its own, the request goes on, and the
+            // next requests of the thread do not wait on Postgres again for a while.
+            found = true;
+            keep = s_briefly;
         }
 
-        _byThread[threadKey] = (context, now);
+        // "No turn yet" is kept only while notifications arrive: without them the turn that is about to start would
+        // go unseen (a harness calling out while it starts).
+        if ((found || notified) && Interlocked.Read(ref _epoch) == epoch)
+        {
+            if (_byThread.Count >= MaxThreads)
+            {
+                _byThread.Clear();
+            }
+
+            _byThread[threadKey] = (context, now + keep);
+        }
+
         return context;
     }
 }

@@ -21,6 +21,12 @@ internal sealed record SandboxSetup(
     IReadOnlyList<string> SkillDirectories,
     TimeSpan TurnTimeout)
 {
+    /// <summary>
+    /// Skills sent in the line itself (a pod cannot see the overlay folder); written under ~/.centaur/skills and then
+    /// copied like the folders of <see cref="SkillDirectories"/>, after them.
+    /// </summary>
+    public IReadOnlyList<InlineSkill> InlineSkills { get; init; } = [];
+
     public static readonly TimeSpan DefaultTurnTimeout = TimeSpan.FromMinutes(30);
 
     public string Branch => $"centaur/{ThreadHash}";
@@ -59,6 +65,38 @@ internal sealed record SandboxSetup(
             ? TimeSpan.FromSeconds(seconds)
             : DefaultTurnTimeout;
 
+        var inline = new List<InlineSkill>();
+        foreach (var node in line.GetArray("skills") ?? [])
+        {
+            if (node is not JsonObject skill || skill.GetString("name") is not { } name || !InlineSkill.IsSafeName(name))
+            {
+                error = "every entry of skills needs a plain name";
+                return null;
+            }
+
+            var files = new List<(string, byte[])>();
+            foreach (var file in (skill.GetArray("files") ?? []).OfType<JsonObject>())
+            {
+                if (file.GetString("path") is not { } path || !InlineSkill.IsSafePath(path) || file.GetString("content_base64") is not { } content)
+                {
+                    error = $"skill {name} has a file without a relative path or content";
+                    return null;
+                }
+
+                try
+                {
+                    files.Add((path, Convert.FromBase64String(content)));
+                }
+                catch (FormatException)
+                {
+                    error = $"skill {name}: {path} is not base64";
+                    return null;
+                }
+            }
+
+            inline.Add(new InlineSkill(name, files));
+        }
+
         return new SandboxSetup(
             threadKey,
             line.GetString("thread_hash") ?? HashThreadKey(threadKey),
@@ -69,7 +107,10 @@ internal sealed record SandboxSetup(
             line.GetString("sandbox_token"),
             layers,
             skills,
-            timeout);
+            timeout)
+        {
+            InlineSkills = inline,
+        };
     }
 
     /// <summary>Branch and folder names must not carry the raw key (it holds channel ids and is not a valid ref).</summary>
@@ -92,3 +133,15 @@ internal sealed record SandboxSetup(
 }
 
 internal sealed record PromptLayer(string Name, string Text);
+
+/// <summary>A skill folder carried in the setup line: relative '/'-separated paths and their bytes.</summary>
+internal sealed record InlineSkill(string Name, IReadOnlyList<(string Path, byte[] Content)> Files)
+{
+    public static bool IsSafeName(string name) =>
+        name.Length is > 0 and <= 128 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && name is not "." and not "..";
+
+    /// <summary>No absolute paths and no "..": a skill's files stay inside its own folder.</summary>
+    public static bool IsSafePath(string path) =>
+        path.Length is > 0 and <= 512 && !path.StartsWith('/') && !path.Contains('\\', StringComparison.Ordinal)
+        && path.Split('/').All(IsSafeName);
+}

@@ -107,9 +107,10 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
     /// </summary>
     private async Task WriteAgentsFileAsync(Git git, CancellationToken cancellationToken)
     {
-        var layers = Setup.PromptLayers.Count > 0
+        // The base prompt ships with this runtime; a backend that does not send it (a pod's image has its own) gets it first.
+        var layers = Setup.PromptLayers.Any(l => l.Name == "base")
             ? Setup.PromptLayers
-            : [new PromptLayer("base", await File.ReadAllTextAsync(Path.Combine(environment.ContentDirectory, "AGENTS.base.md"), cancellationToken))];
+            : [new PromptLayer("base", await File.ReadAllTextAsync(Path.Combine(environment.ContentDirectory, "AGENTS.base.md"), cancellationToken)), .. Setup.PromptLayers];
 
         var text = new StringBuilder().AppendLine(Marker).AppendLine();
         foreach (var layer in layers)
@@ -147,6 +148,11 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
     {
         var target = Path.Combine(environment.Workspace, ".agents", "skills");
         List<string> sources = [Path.Combine(environment.ContentDirectory, "skills"), .. Setup.SkillDirectories];
+        if (Setup.InlineSkills.Count > 0)
+        {
+            sources.Add(await WriteInlineSkillsAsync(cancellationToken));
+        }
+
         foreach (var source in sources.Where(Directory.Exists))
         {
             foreach (var skill in Directory.EnumerateDirectories(source))
@@ -175,6 +181,28 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
             await ExcludeAsync("/.agents/");
             await ExcludeAsync("/.claude/skills");
         }
+    }
+
+    /// <summary>The setup line's own skills as folders (replacing an earlier setup's), for the copy below.</summary>
+    private async Task<string> WriteInlineSkillsAsync(CancellationToken cancellationToken)
+    {
+        var root = Path.Combine(environment.StateDirectory, "skills");
+        if (Directory.Exists(root))
+        {
+            Directory.Delete(root, recursive: true);
+        }
+
+        foreach (var skill in Setup.InlineSkills)
+        {
+            foreach (var (path, content) in skill.Files)
+            {
+                var file = Path.Combine(root, skill.Name, path);
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                await File.WriteAllBytesAsync(file, content, cancellationToken);
+            }
+        }
+
+        return root;
     }
 
     private async Task ExcludeAsync(string pattern)

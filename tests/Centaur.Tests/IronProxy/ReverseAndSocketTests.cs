@@ -38,6 +38,24 @@ public sealed class ReverseAndSocketTests(IronProxyFixture fixture)
     }
 
     [Fact]
+    public async Task ATokenThatWorkedIsRefusedOnceItExpires()
+    {
+        // The proxy remembers tokens it verified (reverse mode checks one per request): never past their expiry.
+        var token = fixture.Token("test:reverse:expiry", lifetime: TimeSpan.FromSeconds(3));
+        var url = $"{fixture.ProxyUrl}fake-anthropic/echo/expiry";
+        string[] headers = ["-H", $"X-Centaur-Sandbox-Token: {token}", "-H", "x-api-key: centaur-placeholder:anthropic", "--write-out", "%{stderr}%{http_code}"];
+
+        var fresh = await Curl.RunAsync(Ct, [url, .. headers]);
+        var again = await Curl.RunAsync(Ct, [url, .. headers]);
+        await Task.Delay(TimeSpan.FromSeconds(4), Ct);
+        var expired = await Curl.RunAsync(Ct, [url, .. headers]);
+
+        Assert.Equal("200", fresh.Stderr);
+        Assert.Equal("200", again.Stderr);
+        Assert.Equal("407", expired.Stderr);
+    }
+
+    [Fact]
     public async Task AReverseRouteWithoutATokenGets407AndAnUnknownRouteGets404()
     {
         var anonymous = await Curl.RunAsync(Ct, $"{fixture.ProxyUrl}fake-anthropic/echo/x", "--write-out", "%{stderr}%{http_code}");

@@ -62,21 +62,22 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ALineRoundTripsOverTheAttachWireAndTheWorkspaceBecomesReady()
+    public async Task AThreadsPodIsSetUpBeforeSpawnReturnsAndALineRoundTripsOverTheAttachWire()
     {
         var (backend, _) = Backend();
         var info = await backend.StartAsync(Spec("sbx-wire", "cli:wire"), Ct);
-        Assert.False(await backend.IsWorkspaceReadyAsync(info.SandboxId, Ct));
+        Assert.True(await backend.IsWorkspaceReadyAsync(info.SandboxId, Ct)); // the backend sent sandbox.setup and saw sandbox.ready
+        var setup = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_fake.HomeOf(Ns, "sbx-wire"), ".setup-line"), Ct))!;
+        Assert.Equal(("cli:wire", "claude", 1800.0), (setup["thread_key"]!.GetValue<string>(), setup["harness"]!.GetValue<string>(), setup["turn_timeout_seconds"]!.GetValue<double>()));
+        Assert.Empty(setup["prompt_layers"]!.AsArray()); // no overlay here: the pod's own base prompt only
+        Assert.StartsWith("sbx1.", setup["sandbox_token"]!.GetValue<string>(), StringComparison.Ordinal); // only over the wire, never in the pod spec
 
         await using var wire = await backend.AttachAsync(info.SandboxId, Ct);
         await using var lines = wire.ReadAllAsync(Ct).GetAsyncEnumerator(Ct);
-        await wire.SendAsync(new JsonObject { ["type"] = "sandbox.setup", ["thread_key"] = "cli:wire", ["harness"] = "claude" }, Ct);
-        var ready = await NextAsync(lines);
         await wire.SendAsync(new JsonObject { ["type"] = "turn.start", ["turn_id"] = 1, ["text"] = "hello over the wire" }, Ct);
         var assistant = await NextAsync(lines);
         var done = await NextAsync(lines);
 
-        Assert.Equal("sandbox.ready", ready["type"]!.GetValue<string>());
         Assert.Equal("assistant", assistant["type"]!.GetValue<string>());
         Assert.Equal("turn.done", done["type"]!.GetValue<string>());
         Assert.Equal(1, done["turn_id"]!.GetValue<int>());
@@ -126,6 +127,62 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         await NextAsync(lines);
         var done = await NextAsync(lines);
         Assert.Equal((7, "sbx-replacement"), (done["turn_id"]!.GetValue<int>(), done["sandbox_id"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task APodsWorkspaceGetsTheBasePromptTheOrgOverlayThePersonaAndTheOverlaysSkillsColdOrClaimedWarm()
+    {
+        // Pods run the real Centaur.Sandbox runtime here, so the assertions are on the workspace it assembles.
+        _fake.Runtime.MainCommand = [Infrastructure.ServiceProcess.DotnetPath(), Path.Combine(AppContext.BaseDirectory, "sandbox-runtime", "centaur-sandbox.dll")];
+        var overlay = Directory.CreateTempSubdirectory("centaur-k8s-overlay-").FullName;
+        Directory.CreateDirectory(Path.Combine(overlay, "prompts"));
+        await File.WriteAllTextAsync(Path.Combine(overlay, "prompts", "AGENTS.md"), "ORG RULE: cite the ticket.", Ct);
+        Directory.CreateDirectory(Path.Combine(overlay, "personas"));
+        await File.WriteAllTextAsync(Path.Combine(overlay, "personas", "auditor.json"), """{"description": "Audits", "prompt_file": "auditor.md"}""", Ct);
+        await File.WriteAllTextAsync(Path.Combine(overlay, "personas", "auditor.md"), "PERSONA auditor: check every number.", Ct);
+        Directory.CreateDirectory(Path.Combine(overlay, "skills", "release", "scripts"));
+        await File.WriteAllTextAsync(Path.Combine(overlay, "skills", "release", "SKILL.md"), "---\nname: release\n---\nHow we release.", Ct);
+        await File.WriteAllTextAsync(Path.Combine(overlay, "skills", "release", "scripts", "tag.sh"), "git tag v1\n", Ct);
+        using var services = new ServiceCollection().BuildServiceProvider();
+        using var catalog = new Centaur.Api.Overlay.ExtensionCatalog(services, Options.Create(new Centaur.Api.Overlay.OverlayOptions { Path = overlay }),
+            TimeProvider.System, NullLogger<Centaur.Api.Overlay.ExtensionCatalog>.Instance);
+        var (backend, pool) = Backend(o => o.WarmPoolSize = 1, new Centaur.Api.Tools.SandboxPrompts(catalog));
+
+        var cold = await backend.StartAsync(new SandboxSpec("sbx-layers", "cli:cold-layers", "claude", "auditor", null, new Dictionary<string, string>()), Ct);
+        AssertWorkspace(_fake.HomeOf(Ns, cold.SandboxId));
+        var unknown = await Assert.ThrowsAsync<SandboxStartException>(() =>
+            backend.StartAsync(new SandboxSpec("sbx-nobody", "cli:nobody", "claude", "nobody", null, new Dictionary<string, string>()), Ct));
+        Assert.Equal("unknown_persona", unknown.Code);
+        await Eventually(() => _fake.GetPod(Ns, "sbx-nobody") is null); // a pod whose setup failed is not left behind
+
+        await pool.RefillAsync(Ct);
+        var warm = Assert.Single(_fake.Pods(Ns), p => p.Metadata.Labels[SandboxLabels.Pool] == "warm").Metadata.Name;
+        await Eventually(() => _fake.GetPod(Ns, warm) is { } p && SandboxPods.IsReady(p));
+        Assert.False(File.Exists(Path.Combine(_fake.HomeOf(Ns, warm), "workspace", "AGENTS.md"))); // thread-agnostic until claimed
+        var claimed = await backend.TryClaimWarmAsync("cli:warm-layers", Ct);
+        await using var wire = await backend.AttachAsync(claimed!.SandboxId, Ct);
+        await using var lines = wire.ReadAllAsync(Ct).GetAsyncEnumerator(Ct);
+        // What the control plane sends after a warm claim: the thread and its persona, no layers; the backend adds them.
+        await wire.SendAsync(new JsonObject { ["type"] = "sandbox.setup", ["thread_key"] = "cli:warm-layers", ["harness"] = "claude", ["persona"] = "auditor" }, Ct);
+        var ready = await NextAsync(lines);
+        while (ready["type"]!.GetValue<string>() == "sandbox.started")
+        {
+            ready = await NextAsync(lines); // the runtime may still have been starting when the pod became Ready
+        }
+
+        Assert.Equal("sandbox.ready", ready["type"]!.GetValue<string>());
+        AssertWorkspace(_fake.HomeOf(Ns, warm));
+
+        static void AssertWorkspace(string home)
+        {
+            var workspace = Path.Combine(home, "workspace");
+            var agents = File.ReadAllText(Path.Combine(workspace, "AGENTS.md"));
+            var (basePrompt, org, persona, tools) = (agents.IndexOf("You are Centaur", StringComparison.Ordinal), agents.IndexOf("ORG RULE: cite the ticket.", StringComparison.Ordinal),
+                agents.IndexOf("PERSONA auditor: check every number.", StringComparison.Ordinal), agents.IndexOf("## Tools", StringComparison.Ordinal));
+            Assert.True(basePrompt >= 0 && basePrompt < org && org < persona && persona < tools, agents);
+            Assert.Equal("git tag v1\n", File.ReadAllText(Path.Combine(workspace, ".agents", "skills", "release", "scripts", "tag.sh")));
+            Assert.True(File.Exists(Path.Combine(workspace, ".agents", "skills", "release", "SKILL.md")));
+        }
     }
 
     [Fact]
@@ -179,8 +236,12 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         await pool.RefillAsync(Ct);
         var warm = Assert.Single(_fake.Pods(Ns)).Metadata.Name;
         await Eventually(() => _fake.GetPod(Ns, warm)?.Status.Phase == "Running");
+        Assert.Equal(0, backend.WarmCount); // created but not yet seen ready
+        await pool.RefillAsync(Ct);
+        Assert.Equal(1, backend.WarmCount); // the warm pool gauge
 
         var claimed = await backend.TryClaimWarmAsync("cli:warm", Ct);
+        Assert.Equal(0, backend.WarmCount);
         await using var wire = await backend.AttachAsync(claimed!.SandboxId, Ct);
         await using var lines = wire.ReadAllAsync(Ct).GetAsyncEnumerator(Ct);
         await wire.SendAsync(new JsonObject { ["type"] = "sandbox.setup", ["thread_key"] = "cli:warm" }, Ct);
@@ -287,7 +348,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         Assert.Contains(kubernetes.Services, d => d.ImplementationType == typeof(KubernetesWarmPoolService));
     }
 
-    private (KubernetesSandboxBackend Backend, KubernetesWarmPool Pool) Backend(Action<KubernetesSandboxOptions>? configure = null)
+    private (KubernetesSandboxBackend Backend, KubernetesWarmPool Pool) Backend(Action<KubernetesSandboxOptions>? configure = null, ISandboxPrompts? prompts = null)
     {
         var options = new KubernetesSandboxOptions
         {
@@ -301,7 +362,8 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         var client = Track(_fake.CreateClient());
         var wrapped = Options.Create(options);
         var pool = new KubernetesWarmPool(client, wrapped, TimeProvider.System, NullLogger<KubernetesWarmPool>.Instance);
-        return (new KubernetesSandboxBackend(client, pool, wrapped, TimeProvider.System, NullLogger<KubernetesSandboxBackend>.Instance), pool);
+        var tokens = new Centaur.Api.Auth.SandboxTokenIssuer(Options.Create(new Centaur.Api.CentaurOptions { SandboxTokenKey = "test-sandbox-token-key-0123456789abcdef" }), TimeProvider.System);
+        return (new KubernetesSandboxBackend(client, pool, wrapped, TimeProvider.System, NullLogger<KubernetesSandboxBackend>.Instance, tokens, prompts), pool);
     }
 
     private T Track<T>(T client) where T : IDisposable

@@ -12,9 +12,17 @@ namespace Centaur.Api.Sandboxes.Kubernetes;
 /// A pod per thread. State lives in the cluster (labels and annotations), so a restarted API or a second replica
 /// sees the same sandboxes. The NDJSON wire is the pod's main process reached through pods/attach.
 /// </summary>
+/// <remarks>
+/// The per-thread layers (org overlay prompt, persona prompt, Tools section, overlay skills) travel in the setup line
+/// rather than in the pod spec: a warm pod is made before its thread exists, a persona is chosen per thread, and a
+/// reloaded overlay applies to the next setup without a new pod generation (a ConfigMap volume per overlay revision
+/// would retire the whole pool on every overlay change and could still not carry the persona). The base prompt and
+/// the kernel skills are in the sandbox image, next to the runtime that uses them.
+/// </remarks>
 internal sealed class KubernetesSandboxBackend(
     IKubernetes client, KubernetesWarmPool pool, IOptions<KubernetesSandboxOptions> options, TimeProvider time,
-    ILogger<KubernetesSandboxBackend> logger) : ISandboxBackend, IWarmSandboxClaims
+    ILogger<KubernetesSandboxBackend> logger, Auth.SandboxTokenIssuer? tokens = null, ISandboxPrompts? prompts = null)
+    : ISandboxBackend, IWarmSandboxClaims
 {
     /// <summary>Activity is recorded on the pod at most this often (one small patch), for capacity eviction.</summary>
     private static readonly TimeSpan TouchInterval = TimeSpan.FromSeconds(30);
@@ -42,11 +50,29 @@ internal sealed class KubernetesSandboxBackend(
         }
     }
 
-    /// <summary>A pool pod, claimed atomically (see <see cref="KubernetesWarmPool"/>); its id is its pod name.</summary>
-    public async Task<SandboxInfo?> TryClaimWarmAsync(string threadKey, CancellationToken cancellationToken) =>
-        _options.WarmPoolSize > 0 && await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed
-            ? SandboxPods.ToInfo(claimed)
-            : null;
+    public int WarmCount => _options.WarmPoolSize > 0 ? pool.ReadyCount : 0;
+
+    /// <summary>
+    /// A pool pod, claimed atomically (see <see cref="KubernetesWarmPool"/>); its id is its pod name. A claim the
+    /// Kubernetes API fails is no claim: the thread cold-starts, whose error (if the API is down) is the one to report.
+    /// </summary>
+    public async Task<SandboxInfo?> TryClaimWarmAsync(string threadKey, CancellationToken cancellationToken)
+    {
+        if (_options.WarmPoolSize <= 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed ? SandboxPods.ToInfo(claimed) : null;
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException)
+        {
+            logger.WarmClaimFailed(ex);
+            return null;
+        }
+    }
 
     private async Task<SandboxInfo> StartPodAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
@@ -92,7 +118,99 @@ internal sealed class KubernetesSandboxBackend(
         }
 
         logger.PodReady(name, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        if (spec.ThreadKey is { } threadKey)
+        {
+            // A thread's sandbox is returned with its workspace assembled (the ISandboxBackend contract), so the
+            // control plane sends setup lines only after warm claims, as with the local backend.
+            await SetupAsync(spec.SandboxId, name, SandboxWireMessages.SetupLine(spec, threadKey), cancellationToken);
+        }
+
         return SandboxPods.ToInfo(pod);
+    }
+
+    /// <summary>Sends the completed setup line and waits for sandbox.ready; a failed setup deletes the pod.</summary>
+    private async Task SetupAsync(string sandboxId, string name, JsonObject line, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (failure, code) = await RunSetupAsync(sandboxId, line, cancellationToken);
+            if (failure is not null)
+            {
+                throw new SandboxStartException($"sandbox {sandboxId} failed its setup: {failure}", code: code);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Not the thread's sandbox yet: nothing else would ever delete it.
+            logger.PodFailedToStart(name, ex.Message);
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await SandboxPods.DeleteAsync(client, _options.Namespace, name, cleanup.Token);
+            }
+            catch (Exception cleanupFailure) when (cleanupFailure is HttpOperationException or HttpRequestException or OperationCanceledException)
+            {
+                logger.PodFailedToStart(name, "and could not be deleted: " + cleanupFailure.Message);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task<(string? Failure, string Code)> RunSetupAsync(string sandboxId, JsonObject line, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.SetupTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await using var wire = await AttachAsync(sandboxId, linked.Token);
+            await using var lines = wire.ReadAllAsync(linked.Token).GetAsyncEnumerator(linked.Token);
+            await wire.SendAsync(line, linked.Token);
+            while (await lines.MoveNextAsync())
+            {
+                // sandbox.started may come first: the pod turns Ready as its process starts, before the runtime speaks.
+                switch (SandboxWireMessages.TypeOf(lines.Current))
+                {
+                    case SandboxWireMessages.Ready:
+                        return (null, "");
+                    case SandboxWireMessages.Error:
+                        return (SandboxWireMessages.GetString(lines.Current, "message") ?? "the sandbox reported an error",
+                            SandboxWireMessages.GetString(lines.Current, "code") ?? "sandbox_error");
+                }
+            }
+
+            return ("the sandbox exited during setup", "sandbox_exited");
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return ($"setup did not finish within {_options.SetupTimeout.TotalSeconds:0} s", "setup_timeout");
+        }
+        catch (Exception ex) when (ex is IOException or SandboxGoneException)
+        {
+            return (ex.Message, "sandbox_gone");
+        }
+    }
+
+    /// <summary>
+    /// Completes a setup line on its way to the pod (a cold start's, or the control plane's after a warm claim): the
+    /// overlay's prompt layers for the line's persona, its skills, the turn timeout and a token if it has none.
+    /// </summary>
+    private JsonObject PrepareSetup(string sandboxId, JsonObject line)
+    {
+        var threadKey = SandboxWireMessages.GetString(line, "thread_key");
+        var token = threadKey is not null && tokens is { IsConfigured: true } ? tokens.Issue(threadKey, sandboxId) : null;
+        var layers = prompts?.LayersFor(SandboxWireMessages.GetString(line, "persona")) ?? [];
+        var complete = SandboxWireMessages.Complete(line, token, layers, [], _options.TurnTimeout);
+        if (prompts?.Skills() is { Count: > 0 } skills)
+        {
+            complete["skills"] ??= new JsonArray([.. skills.Select(s => (JsonNode)new JsonObject
+            {
+                ["name"] = s.Name,
+                ["files"] = new JsonArray([.. s.Files.Select(f => (JsonNode)new JsonObject { ["path"] = f.Path, ["content_base64"] = Convert.ToBase64String(f.Content) })]),
+            })]);
+        }
+
+        return complete;
     }
 
     public async Task<ISandboxWire> AttachAsync(string sandboxId, CancellationToken cancellationToken)
@@ -113,7 +231,7 @@ internal sealed class KubernetesSandboxBackend(
 
         _openWires.AddOrUpdate(name, 1, (_, n) => n + 1);
         Touch(name, force: true);
-        return new KubernetesSandboxWire(connection, name, logger, () => Touch(name, force: false), () =>
+        return new KubernetesSandboxWire(connection, name, logger, line => PrepareSetup(sandboxId, line), () => Touch(name, force: false), () =>
         {
             _openWires.AddOrUpdate(name, 0, (_, n) => Math.Max(0, n - 1));
             Touch(name, force: true);

@@ -21,6 +21,19 @@ internal static class KubernetesSandboxExtensions
 
         builder.Services.AddOptions<KubernetesSandboxOptions>()
             .BindConfiguration(KubernetesSandboxOptions.Section)
+            .PostConfigure(options =>
+            {
+                // Pool pods carry what the control plane gives any sandbox before it has a thread (placeholder keys,
+                // the API and proxy URLs), so a claimed pod is no different from a cold one; explicit settings win.
+                var threadless = SandboxManager.ThreadlessEnvironment(
+                    builder.Configuration.GetSection(CentaurOptions.Section).Get<CentaurOptions>() ?? new CentaurOptions(),
+                    builder.Configuration.GetSection(SandboxOptions.Section).Get<SandboxOptions>() ?? new SandboxOptions(),
+                    builder.Configuration);
+                foreach (var (name, value) in threadless)
+                {
+                    options.PoolEnvironment.TryAdd(name, value);
+                }
+            })
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);

@@ -40,4 +40,7 @@ internal static partial class KubernetesSandboxLog
 
     [LoggerMessage(7013, LogLevel.Debug, "Could not record activity on sandbox pod {Pod}")]
     public static partial void TouchFailed(this ILogger logger, Exception exception, string pod);
+
+    [LoggerMessage(7014, LogLevel.Warning, "Claiming a warm pod failed; cold-starting instead")]
+    public static partial void WarmClaimFailed(this ILogger logger, Exception exception);
 }

@@ -52,13 +52,22 @@ internal sealed class KubernetesSandboxOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ReadyTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
+    /// <summary>How long a pod may take to assemble a thread's workspace (clone included) after its setup line.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "02:00:00")]
+    public TimeSpan SetupTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A turn running longer is interrupted by the sandbox (sent in the setup line).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan TurnTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Unassigned pods kept running so a new thread need not wait for a cold start; 0 turns the pool off.</summary>
     [Range(0, 1000)]
     public int WarmPoolSize { get; set; }
 
     /// <summary>
-    /// The environment of pool pods (no thread yet): what the control plane's thread-less spec would carry, e.g.
-    /// placeholder keys. Part of the pod-spec generation, so changing it retires the old pool pods.
+    /// The environment of pool pods (no thread yet). The control plane's thread-less environment (placeholder keys,
+    /// API and proxy URLs) is added at start for names not set here. Part of the pod-spec generation, so changing it
+    /// retires the old pool pods.
     /// </summary>
     public Dictionary<string, string> PoolEnvironment { get; set; } = [];
 

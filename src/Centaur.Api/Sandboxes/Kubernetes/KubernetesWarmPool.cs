@@ -19,6 +19,10 @@ internal sealed class KubernetesWarmPool(
 {
     private readonly KubernetesSandboxOptions _options = options.Value;
     private readonly SandboxPodTemplate _template = new(options.Value);
+    private int _ready;
+
+    /// <summary>Ready pool pods at the last refill pass, less this process's claims since (the warm pool gauge).</summary>
+    public int ReadyCount => Math.Max(0, Volatile.Read(ref _ready));
 
     /// <summary>The generation of pool pods: the template with the pool's (thread-less) environment.</summary>
     public string Generation => SandboxPodTemplate.Generation(_template.Spec(_options.PoolEnvironment));
@@ -54,6 +58,7 @@ internal sealed class KubernetesWarmPool(
                 var claimed = await client.CoreV1.PatchNamespacedPodAsync(
                     new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), candidate.Metadata.Name, _options.Namespace,
                     cancellationToken: cancellationToken);
+                Interlocked.Decrement(ref _ready);
                 logger.WarmPodClaimed(claimed.Metadata.Name, threadHash);
                 return claimed;
             }
@@ -92,6 +97,7 @@ internal sealed class KubernetesWarmPool(
             live.Remove(extra);
         }
 
+        Volatile.Write(ref _ready, live.Count(SandboxPods.IsReady));
         var missing = _options.WarmPoolSize - live.Count;
         if (missing > 0 && _options.MaxSandboxes > 0)
         {

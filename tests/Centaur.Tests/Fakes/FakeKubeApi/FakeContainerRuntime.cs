@@ -11,7 +11,7 @@ internal sealed class FakeContainerRuntime
 {
     /// <summary>
     /// A stand-in for Centaur.Sandbox speaking the same NDJSON wire: sandbox.started at start, sandbox.setup writes
-    /// ~/.ready and answers sandbox.ready, turn.start answers an assistant line and turn.done echoing the text
+    /// ~/.ready (and itself to ~/.setup-line, for tests to read) and answers sandbox.ready, turn.start answers an assistant line and turn.done echoing the text
     /// ("slow" waits 30 s first when SLOW_TURNS is set, so a test can delete the pod mid-turn).
     /// </summary>
     public const string EchoSandboxScript = """
@@ -19,6 +19,7 @@ internal sealed class FakeContainerRuntime
         while IFS= read -r line; do
           case "$line" in
             *'"type":"sandbox.setup"'*)
+              printf '%s\n' "$line" > "$HOME/.setup-line"
               touch "$HOME/.ready"
               printf '{"type":"sandbox.ready","sandbox_id":"%s"}\n' "$CENTAUR_SANDBOX_ID" ;;
             *'"type":"turn.start"'*)
@@ -37,8 +38,15 @@ internal sealed class FakeContainerRuntime
     /// <summary>How long a pod stays Pending before its process starts (scheduling, image pull).</summary>
     public TimeSpan StartDelay { get; set; } = TimeSpan.FromMilliseconds(150);
 
-    /// <summary>The main process of a pod: the echo sandbox whatever the command says (Centaur.Sandbox is not built here).</summary>
-    public ProcessStartInfo MainProcess(V1Pod pod, string home) => Start(pod, home, "/bin/sh", ["-c", EchoSandboxScript]);
+    /// <summary>
+    /// What a pod's main process runs instead of the echo sandbox (e.g. the FakeSandbox program, which speaks the
+    /// control plane's full turn protocol); null: the echo sandbox.
+    /// </summary>
+    public IReadOnlyList<string>? MainCommand { get; set; }
+
+    /// <summary>The main process of a pod: the echo sandbox (or <see cref="MainCommand"/>) whatever the pod's command says.</summary>
+    public ProcessStartInfo MainProcess(V1Pod pod, string home) =>
+        MainCommand is { Count: > 0 } command ? Start(pod, home, command[0], command.Skip(1)) : Start(pod, home, "/bin/sh", ["-c", EchoSandboxScript]);
 
     /// <summary>An exec'd command runs as itself, in the pod's environment and home.</summary>
     public static ProcessStartInfo Exec(V1Pod pod, string home, IReadOnlyList<string> command) => Start(pod, home, command[0], command.Skip(1));

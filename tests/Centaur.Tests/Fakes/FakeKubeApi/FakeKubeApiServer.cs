@@ -24,6 +24,8 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
     private readonly Lock _barrierLock = new();
     private int _patchConflicts;
     private ListBarrier? _barrier;
+    private readonly List<V1Pod> _created = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _lists = new(StringComparer.Ordinal);
 
     private FakeKubeApiServer(WebApplication app, FakePodStore store, FakeKubelet kubelet, FakeContainerRuntime runtime)
     {
@@ -73,11 +75,27 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
     /// Holds the next <paramref name="count"/> pod lists until all of them have arrived, so that that many clients
     /// see the same pods (with the same resourceVersions) before any of them acts: a deterministic race.
     /// </summary>
-    public void HoldLists(int count)
+    /// <param name="labelSelector">Only lists with exactly this label selector are held (null: any list).</param>
+    public void HoldLists(int count, string? labelSelector = null)
     {
         lock (_barrierLock)
         {
-            _barrier = new ListBarrier(count);
+            _barrier = new ListBarrier(count, labelSelector);
+        }
+    }
+
+    /// <summary>How many pod lists (not watches) asked for exactly this label selector.</summary>
+    public int Lists(string labelSelector) => _lists.GetValueOrDefault(labelSelector);
+
+    /// <summary>Every pod created through the API, in order, as it was submitted (name and labels).</summary>
+    public IReadOnlyList<V1Pod> Created
+    {
+        get
+        {
+            lock (_created)
+            {
+                return [.. _created];
+            }
         }
     }
 
@@ -113,6 +131,11 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
     private async Task CreateAsync(HttpContext context, string ns)
     {
         var pod = KubernetesJson.Deserialize<V1Pod>(await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted));
+        lock (_created)
+        {
+            _created.Add(KubernetesJson.Deserialize<V1Pod>(KubernetesJson.Serialize(pod)));
+        }
+
         context.Response.StatusCode = StatusCodes.Status201Created;
         await WriteAsync(context, _store.Create(ns, pod));
     }
@@ -145,8 +168,9 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
             barrier = _barrier;
         }
 
+        _lists.AddOrUpdate((string?)query["labelSelector"] ?? "", 1, (_, n) => n + 1);
         var (items, version) = _store.List(ns, Filter);
-        if (barrier is not null && barrier.Join())
+        if (barrier is not null && barrier.Selects(query["labelSelector"]) && barrier.Join())
         {
             lock (_barrierLock)
             {
@@ -291,8 +315,10 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private sealed class ListBarrier(int count)
+    private sealed class ListBarrier(int count, string? labelSelector)
     {
+        public bool Selects(string? selector) => labelSelector is null || selector == labelSelector;
+
         private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _arrived;
 
