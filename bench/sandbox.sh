@@ -3,6 +3,8 @@
 # cold start, warm-pool claim, spawn → first harness output per harness, warm Claude turn → first output.
 # p50/p99 over N runs (default 50; pi, which starts in ~2 s, may get fewer: second argument), with ratios to
 # baselines measured in the same run. Not part of the test suite. Usage: bench/sandbox.sh [runs] [pi-runs]
+# BENCH_TRACE=1 also prints where a start and a claim spend their time (host log + the runtime's trace lines);
+# BENCH_ONLY_START=1 measures the start and claim figures only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -23,9 +23,8 @@ internal sealed class Samples(List<double> milliseconds)
 internal static class Measure
 {
     /// <summary>Runs <paramref name="action"/> n times; its own duration counts, unless it returns a TimeSpan (then that does).</summary>
-    public static async Task<Samples> RunAsync(int n, Func<Task<object?>> action, Func<string, Task>? cleanup = null, bool untimedAfter = false)
+    public static async Task<Samples> RunAsync(int n, Func<Task<object?>> action, Func<string, Task>? cleanup = null)
     {
-        _ = untimedAfter;
         var samples = new List<double>(n);
         for (var i = 0; i < n; i++)
         {

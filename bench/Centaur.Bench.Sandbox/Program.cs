@@ -31,7 +31,8 @@ var options = new LocalSandboxOptions
 };
 var wrapped = Options.Create(options);
 var tokens = new SandboxTokenIssuer(Options.Create(new CentaurOptions { SandboxTokenKey = "bench-sandbox-token-key-0123456789" }), TimeProvider.System);
-await using var backend = new LocalSandboxBackend(wrapped, tokens, new ApiSocketForwarder(wrapped, new ServiceCollection().BuildServiceProvider(), NullLogger<ApiSocketForwarder>.Instance), TimeProvider.System, NullLogger<LocalSandboxBackend>.Instance);
+var timeline = new StartupTimeline();
+await using var backend = new LocalSandboxBackend(wrapped, tokens, new ApiSocketForwarder(wrapped, new ServiceCollection().BuildServiceProvider(), NullLogger<ApiSocketForwarder>.Instance), TimeProvider.System, timeline);
 var table = new List<Row>();
 Console.Error.WriteLine($"sandboxes: {backend.Isolation}; limits: {backend.Limits.Describe()}; runs: {runs} (pi: {piRuns})");
 
@@ -60,65 +61,81 @@ var warmIds = new Queue<string>();
 var warmStart = await Measure.RunAsync(runs, async () =>
 {
     var id = NewId();
-    await backend.StartAsync(new SandboxSpec(id, null, "claude-code", null, null, new Dictionary<string, string>()), stop.Token);
+    timeline.Mark(id, "bench: spawn");
+    await backend.StartAsync(new SandboxSpec(id, null, "claude-code", null, null, StartupTimeline.SandboxEnvironment()), stop.Token);
     warmIds.Enqueue(id);
     return null;
 });
 table.Add(new("sandbox start: spawn → runtime up (warm pool fill)", warmStart, bwrapTrue));
+timeline.Print("warm pool fill", warmIds, "bench: spawn");
 
-// Warm claim: an unassigned sandbox becomes the thread's (home moved in, workspace assembled, ~/.ready).
+// Warm claim: an unassigned sandbox becomes the thread's (home moved in, workspace assembled, ~/.ready). Only the
+// claim is timed; stopping the sandbox afterwards (and its harness, which starts after ready) is not.
+var claimed = warmIds.ToList();
 var warmClaim = await Measure.RunAsync(runs, async () =>
 {
     var id = warmIds.Dequeue();
+    var sw = Stopwatch.StartNew();
+    timeline.Mark(id, "bench: assign");
     await backend.AssignAsync(id, new SandboxSpec(id, $"bench:{id}", "claude-code", null, null, new Dictionary<string, string>()), stop.Token);
+    var elapsed = sw.Elapsed;
     await backend.StopAsync(id, stop.Token);
-    return null;
-}, untimedAfter: true);
+    return elapsed;
+});
 table.Add(new("warm claim: assign → ready", warmClaim, bwrapTrue));
+timeline.Print("warm claim", claimed, "bench: assign");
 
 // Cold start for a thread: spawn → workspace assembled (~/.ready), before the harness starts.
+var coldIds = new List<string>();
 var cold = await Measure.RunAsync(runs, async () =>
 {
     var id = NewId();
-    await backend.StartAsync(new SandboxSpec(id, $"bench:{id}", "claude-code", null, null, new Dictionary<string, string>()), stop.Token);
+    coldIds.Add(id);
+    timeline.Mark(id, "bench: spawn");
+    await backend.StartAsync(new SandboxSpec(id, $"bench:{id}", "claude-code", null, null, StartupTimeline.SandboxEnvironment()), stop.Token);
     return id;
 }, cleanup: id => backend.StopAsync(id, stop.Token));
 table.Add(new("cold start: spawn → ready (before the harness)", cold, bwrapTrue));
+timeline.Print("cold start", coldIds, "bench: spawn");
 
-// Spawn → first harness output for a first turn, per harness (cold sandbox, cold CLI).
-foreach (var (harness, model, n) in new[] { ("claude-code", (string?)null, runs), ("codex", "gpt-5.1-codex", runs), ("pi", "claude-sonnet-4-5", piRuns) })
+// BENCH_ONLY_START=1: the start and claim figures only (quicker, while working on start-up).
+if (Environment.GetEnvironmentVariable("BENCH_ONLY_START") != "1")
 {
-    var first = await Measure.RunAsync(n, async () =>
+    // Spawn → first harness output for a first turn, per harness (cold sandbox, cold CLI).
+    foreach (var (harness, model, n) in new[] { ("claude-code", (string?)null, runs), ("codex", "gpt-5.1-codex", runs), ("pi", "claude-sonnet-4-5", piRuns) })
+    {
+        var first = await Measure.RunAsync(n, async () =>
+        {
+            var id = NewId();
+            var spec = new SandboxSpec(id, $"bench:{id}", harness, null, null, new Dictionary<string, string>()) { Model = model };
+            await backend.StartAsync(spec, stop.Token);
+            var wire = await backend.AttachAsync(id, stop.Token);
+            await wire.SendAsync(new JsonObject { ["type"] = "turn.start", ["turn_id"] = 1, ["text"] = "hello" }, stop.Token);
+            await Measure.FirstOutputAsync(wire, stop.Token);
+            return id;
+        }, cleanup: id => backend.StopAsync(id, stop.Token));
+        table.Add(new($"{harness}: spawn → first output", first, llmDirect));
+    }
+
+    // A warm Claude Code process: turn.start → first output (the CLI keeps the conversation on one process).
     {
         var id = NewId();
-        var spec = new SandboxSpec(id, $"bench:{id}", harness, null, null, new Dictionary<string, string>()) { Model = model };
-        await backend.StartAsync(spec, stop.Token);
+        await backend.StartAsync(new SandboxSpec(id, $"bench:{id}", "claude-code", null, null, new Dictionary<string, string>()), stop.Token);
         var wire = await backend.AttachAsync(id, stop.Token);
-        await wire.SendAsync(new JsonObject { ["type"] = "turn.start", ["turn_id"] = 1, ["text"] = "hello" }, stop.Token);
-        await Measure.FirstOutputAsync(wire, stop.Token);
-        return id;
-    }, cleanup: id => backend.StopAsync(id, stop.Token));
-    table.Add(new($"{harness}: spawn → first output", first, llmDirect));
-}
-
-// A warm Claude Code process: turn.start → first output (the CLI keeps the conversation on one process).
-{
-    var id = NewId();
-    await backend.StartAsync(new SandboxSpec(id, $"bench:{id}", "claude-code", null, null, new Dictionary<string, string>()), stop.Token);
-    var wire = await backend.AttachAsync(id, stop.Token);
-    var turn = 0;
-    await Measure.TurnAsync(wire, ++turn, "warm up", stop.Token);
-    var warm = await Measure.RunAsync(runs, async () =>
-    {
-        var sw = Stopwatch.StartNew();
-        await wire.SendAsync(new JsonObject { ["type"] = "turn.start", ["turn_id"] = ++turn, ["text"] = "again" }, stop.Token);
-        await Measure.FirstOutputAsync(wire, stop.Token);
-        var elapsed = sw.Elapsed;
-        await Measure.DrainTurnAsync(wire, turn, stop.Token);
-        return elapsed;
-    });
-    table.Add(new("claude-code (warm process): turn.start → first output", warm, llmDirect));
-    await backend.StopAsync(id, stop.Token);
+        var turn = 0;
+        await Measure.TurnAsync(wire, ++turn, "warm up", stop.Token);
+        var warm = await Measure.RunAsync(runs, async () =>
+        {
+            var sw = Stopwatch.StartNew();
+            await wire.SendAsync(new JsonObject { ["type"] = "turn.start", ["turn_id"] = ++turn, ["text"] = "again" }, stop.Token);
+            await Measure.FirstOutputAsync(wire, stop.Token);
+            var elapsed = sw.Elapsed;
+            await Measure.DrainTurnAsync(wire, turn, stop.Token);
+            return elapsed;
+        });
+        table.Add(new("claude-code (warm process): turn.start → first output", warm, llmDirect));
+        await backend.StopAsync(id, stop.Token);
+    }
 }
 
 Console.WriteLine();

@@ -7,6 +7,7 @@ using Centaur.Sandbox.Setup;
 using Centaur.Sandbox.Tools;
 using Centaur.Sandbox.Wire;
 
+StartupTrace.Mark("main");
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

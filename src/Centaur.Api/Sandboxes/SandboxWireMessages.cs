@@ -31,6 +31,8 @@ public static class SandboxWireMessages
     {
         ["type"] = Setup,
         ["thread_key"] = threadKey,
+        // Hashed here, so the runtime does not load OpenSSL for it on the claim path.
+        ["thread_hash"] = Threads.ThreadKey.Hash(threadKey),
         ["harness"] = spec.Harness,
         ["persona"] = spec.Persona,
         ["repo"] = spec.Repo,

@@ -33,10 +33,10 @@ internal sealed class CodexHarness(HarnessContext context) : IHarness
         }
 
         var (process, threadId) = await EnsureThreadAsync(token, cancellationToken);
-        var input = new JsonArray { new JsonObject { ["type"] = "text", ["text"] = HarnessContext.TextWithAttachmentPaths(turn, a => a.IsImage) } };
+        var input = new JsonArray { (JsonNode)new JsonObject { ["type"] = "text", ["text"] = HarnessContext.TextWithAttachmentPaths(turn, a => a.IsImage) } };
         foreach (var image in turn.Attachments.Where(a => a.IsImage))
         {
-            input.Add(new JsonObject { ["type"] = "localImage", ["path"] = image.Path });
+            input.Add((JsonNode)new JsonObject { ["type"] = "localImage", ["path"] = image.Path });
         }
 
         var requestId = NextId();
@@ -85,7 +85,7 @@ internal sealed class CodexHarness(HarnessContext context) : IHarness
                 case "item/started" when p?.GetObject("item") is { } item:
                     if (ToolUse(item) is { } toolUse)
                     {
-                        await wire.WriteAsync(Canonical.AssistantMessage(turn.TurnId, [toolUse], Raw(item)), cancellationToken);
+                        await wire.WriteAsync(Canonical.AssistantMessage(turn.TurnId, [(JsonNode)toolUse], Raw(item)), cancellationToken);
                     }
 
                     break;
@@ -134,17 +134,17 @@ internal sealed class CodexHarness(HarnessContext context) : IHarness
         {
             case "agentMessage" when item.GetString("text") is { } message:
                 text.Add(message);
-                await wire.WriteAsync(Canonical.AssistantMessage(turn.TurnId, [Canonical.TextBlock(message)], Raw(item)), cancellationToken);
+                await wire.WriteAsync(Canonical.AssistantMessage(turn.TurnId, [(JsonNode)Canonical.TextBlock(message)], Raw(item)), cancellationToken);
                 break;
             case "commandExecution":
                 var exit = item.TryGetPropertyValue("exitCode", out var code) && code is JsonValue v && v.TryGetValue<int>(out var c) ? c : (int?)null;
                 var output = item.GetString("aggregatedOutput") ?? "";
-                await wire.WriteAsync(Canonical.UserMessage(turn.TurnId, [Canonical.ToolResult(id, output, exit is not 0)], Raw(item)), cancellationToken);
+                await wire.WriteAsync(Canonical.UserMessage(turn.TurnId, [(JsonNode)Canonical.ToolResult(id, output, exit is not 0)], Raw(item)), cancellationToken);
                 break;
             case "fileChange" or "mcpToolCall" or "dynamicToolCall" or "webSearch":
                 var failed = item.GetString("status") is "failed" or "declined";
                 var content = item.GetObject("result")?.ToJsonString() ?? item.GetString("status") ?? "done";
-                await wire.WriteAsync(Canonical.UserMessage(turn.TurnId, [Canonical.ToolResult(id, content, failed)], Raw(item)), cancellationToken);
+                await wire.WriteAsync(Canonical.UserMessage(turn.TurnId, [(JsonNode)Canonical.ToolResult(id, content, failed)], Raw(item)), cancellationToken);
                 break;
             default:
                 break;

@@ -59,7 +59,6 @@ internal sealed class HarnessContext(SandboxEnvironment environment, SandboxSetu
             ["CENTAUR_API_URL"] = Endpoints.ApiUrl,
             ["CENTAUR_SANDBOX_TOKEN_FILE"] = Environment.TokenFile,
             ["CENTAUR_THREAD_KEY"] = Setup.ThreadKey,
-            ["CENTAUR_RUNTIME_DLL"] = typeof(HarnessContext).Assembly.Location,
             ["NO_PROXY"] = "127.0.0.1,localhost,::1",
             ["no_proxy"] = "127.0.0.1,localhost,::1",
             ["DISABLE_TELEMETRY"] = "1",

@@ -98,7 +98,7 @@ internal sealed class PiHarness(HarnessContext context) : IHarness
                                 message.GetString("toolCallId") ?? "tool",
                                 TextOf(message.GetArray("content")),
                                 message.GetBool("isError"));
-                            await wire.WriteAsync(Canonical.UserMessage(turn.TurnId, [result]), cancellationToken);
+                            await wire.WriteAsync(Canonical.UserMessage(turn.TurnId, [(JsonNode)result]), cancellationToken);
                             break;
                         default:
                             break;
@@ -133,13 +133,13 @@ internal sealed class PiHarness(HarnessContext context) : IHarness
             switch (block.GetString("type"))
             {
                 case "text":
-                    blocks.Add(Canonical.TextBlock(block.GetString("text") ?? ""));
+                    blocks.Add((JsonNode)Canonical.TextBlock(block.GetString("text") ?? ""));
                     break;
                 case "toolCall":
-                    blocks.Add(Canonical.ToolUse(block.GetString("id") ?? "tool", block.GetString("name") ?? "tool", block["arguments"]));
+                    blocks.Add((JsonNode)Canonical.ToolUse(block.GetString("id") ?? "tool", block.GetString("name") ?? "tool", block["arguments"]));
                     break;
                 case "thinking":
-                    blocks.Add(new JsonObject { ["type"] = "thinking", ["thinking"] = block.GetString("thinking") ?? "" });
+                    blocks.Add((JsonNode)new JsonObject { ["type"] = "thinking", ["thinking"] = block.GetString("thinking") ?? "" });
                     break;
                 default:
                     blocks.Add(block.DeepClone());

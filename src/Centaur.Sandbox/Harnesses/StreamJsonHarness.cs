@@ -140,12 +140,12 @@ internal abstract class StreamJsonHarness(HarnessContext context) : IHarness
     /// <summary>Anthropic content blocks for the user's text and attachments.</summary>
     protected static JsonArray ContentBlocks(HarnessTurn turn, bool inlineImages)
     {
-        var content = new JsonArray { Canonical.TextBlock(HarnessContext.TextWithAttachmentPaths(turn, a => inlineImages && a.IsImage)) };
+        var content = new JsonArray { (JsonNode)Canonical.TextBlock(HarnessContext.TextWithAttachmentPaths(turn, a => inlineImages && a.IsImage)) };
         if (inlineImages)
         {
             foreach (var image in turn.Attachments.Where(a => a.IsImage))
             {
-                content.Add(new JsonObject
+                content.Add((JsonNode)new JsonObject
                 {
                     ["type"] = "image",
                     ["source"] = new JsonObject { ["type"] = "base64", ["media_type"] = image.MediaType, ["data"] = Convert.ToBase64String(image.Data) },

@@ -23,12 +23,18 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
     private HarnessContext? _context;
     private IHarness? _harness;
     private Task _warmUp = Task.CompletedTask;
+    private StagedWorkspace? _staged;
     private RunningTurn? _turn;
     private string? _setupError;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
+        // Reading the wire and staging the workspace start first: on a cold start the setup line is already waiting.
+        var lines = Channel.CreateUnbounded<JsonObject>();
+        var reader = ReadInputAsync(lines.Writer, cancellationToken);
+        _staged = StagedWorkspace.Start(environment, logger);
         var endpoints = OpenForwards();
+        StartupTrace.Mark("forwards");
         await wire.WriteAsync(new JsonObject
         {
             ["type"] = Canonical.Started,
@@ -37,9 +43,8 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
             ["egress_url"] = endpoints.EgressUrl,
             ["api_url"] = endpoints.ApiUrl,
         }, cancellationToken);
+        StartupTrace.Mark("started");
 
-        var lines = Channel.CreateUnbounded<JsonObject>();
-        var reader = ReadInputAsync(lines.Writer, cancellationToken);
         try
         {
             await foreach (var line in lines.Reader.ReadAllAsync(cancellationToken))
@@ -47,6 +52,7 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
                 switch (line.GetString("type"))
                 {
                     case Canonical.Setup or Canonical.SetupAlias:
+                        StartupTrace.Mark("setup.received");
                         await SetupAsync(line, endpoints, cancellationToken);
                         break;
                     case Canonical.TurnStart:
@@ -156,8 +162,9 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
             Directory.CreateDirectory(environment.RuntimeDirectory);
             WriteToken(setup.SandboxToken);
             _context = new HarnessContext(environment, setup, endpoints, logger);
-            var resumed = await new WorkspaceAssembler(environment, _context, logger).AssembleAsync(cancellationToken);
+            var resumed = await new WorkspaceAssembler(environment, _context, logger, _staged).AssembleAsync(cancellationToken);
             _harness = HarnessFactory.Create(_context);
+            StartupTrace.Mark("assembled");
             await wire.WriteAsync(new JsonObject
             {
                 ["type"] = Canonical.Ready,
@@ -169,6 +176,7 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
                 ["session_id"] = _context.LoadSessionId(),
                 ["setup_ms"] = (long)(DateTimeOffset.UtcNow - started).TotalMilliseconds,
             }, cancellationToken);
+            StartupTrace.Mark("ready");
 
             // The CLI starts after ready (pi needs ~2 s); the first turn waits for it if it comes sooner.
             var harness = _harness;
@@ -179,6 +187,12 @@ internal sealed class SandboxRuntime(SandboxEnvironment environment, TextReader 
             RuntimeLog.SetupFailed(logger, ex.Message);
             _setupError = ex.Message;
             await wire.WriteAsync(Canonical.SandboxError(ex is SetupException s ? s.Code : "setup_failed", ex.Message), cancellationToken);
+        }
+        finally
+        {
+            // Used (moved into place) or not needed: the staged repository is for the first setup only.
+            _staged?.Discard();
+            _staged = null;
         }
     }
 

@@ -9,7 +9,7 @@ namespace Centaur.Sandbox.Setup;
 /// AGENTS.md from the prompt layers, skills, then ~/.ready. Idempotent: a restarted sandbox of the same thread keeps
 /// its clone, branch and work, and only regenerates what Centaur owns.
 /// </summary>
-internal sealed class WorkspaceAssembler(SandboxEnvironment environment, HarnessContext context, ILogger logger)
+internal sealed class WorkspaceAssembler(SandboxEnvironment environment, HarnessContext context, ILogger logger, StagedWorkspace? staged = null)
 {
     private const string Marker = "<!-- Assembled by Centaur from the base prompt, the org overlay and the persona; regenerated at every sandbox start. -->";
 
@@ -24,11 +24,15 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
         File.Delete(environment.ReadyFile);
         var env = context.ProcessEnvironment(Setup.SandboxToken);
         HarnessConfig.Write(environment, context.Endpoints, Setup);
+        Runtime.StartupTrace.Mark("setup.config");
         var resumed = await CloneAsync(env, cancellationToken);
+        Runtime.StartupTrace.Mark("setup.clone");
         var git = new Git(environment.Workspace, env);
         await CheckoutBranchAsync(git, cancellationToken);
         await WriteAgentsFileAsync(git, cancellationToken);
+        Runtime.StartupTrace.Mark("setup.agents");
         await CopySkillsAsync(git, cancellationToken);
+        Runtime.StartupTrace.Mark("setup.skills");
 
         Directory.CreateDirectory(environment.StateDirectory);
         await File.WriteAllTextAsync(Path.Combine(environment.StateDirectory, "setup.json"), Setup.ToJson().ToJsonString(), cancellationToken);
@@ -45,16 +49,27 @@ internal sealed class WorkspaceAssembler(SandboxEnvironment environment, Harness
             return true;
         }
 
-        Directory.CreateDirectory(workspace);
         var git = new Git(environment.Home, env);
         if (Setup.Repo is { } repo)
         {
+            Directory.CreateDirectory(workspace);
             AssemblerLog.Cloning(logger, repo);
             await git.RunAsync(cancellationToken, "clone", "--quiet", repo, workspace);
         }
+        else if (staged is not null && await staged.TryMoveToAsync(workspace))
+        {
+            // Made before the claim; an unborn HEAD only has to name the thread's branch.
+            if (!StagedWorkspace.TryPointHead(workspace, Setup.Branch))
+            {
+                await new Git(workspace, env).RunAsync(cancellationToken, "symbolic-ref", "HEAD", $"refs/heads/{Setup.Branch}");
+            }
+
+            _empty = true;
+        }
         else
         {
-            await git.RunAsync(cancellationToken, "init", "--quiet", $"--initial-branch={Setup.Branch}", workspace);
+            Directory.CreateDirectory(workspace);
+            await git.RunAsync(cancellationToken, "init", "--quiet", "--template=", $"--initial-branch={Setup.Branch}", workspace);
             _empty = true;
         }
 
@@ -220,4 +235,7 @@ internal static partial class AssemblerLog
 {
     [LoggerMessage(200, LogLevel.Information, "cloning {Repo}")]
     public static partial void Cloning(ILogger logger, string repo);
+
+    [LoggerMessage(201, LogLevel.Warning, "staging the workspace repository failed (setup makes it instead): {Reason}")]
+    public static partial void StagingFailed(ILogger logger, string reason);
 }

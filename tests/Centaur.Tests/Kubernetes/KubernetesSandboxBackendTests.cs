@@ -133,7 +133,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
     public async Task APodsWorkspaceGetsTheBasePromptTheOrgOverlayThePersonaAndTheOverlaysSkillsColdOrClaimedWarm()
     {
         // Pods run the real Centaur.Sandbox runtime here, so the assertions are on the workspace it assembles.
-        _fake.Runtime.MainCommand = [Infrastructure.ServiceProcess.DotnetPath(), Path.Combine(AppContext.BaseDirectory, "sandbox-runtime", "centaur-sandbox.dll")];
+        _fake.Runtime.MainCommand = [Path.Combine(AppContext.BaseDirectory, "sandbox-runtime", "centaur-sandbox")];
         var overlay = Directory.CreateTempSubdirectory("centaur-k8s-overlay-").FullName;
         Directory.CreateDirectory(Path.Combine(overlay, "prompts"));
         await File.WriteAllTextAsync(Path.Combine(overlay, "prompts", "AGENTS.md"), "ORG RULE: cite the ticket.", Ct);

@@ -39,6 +39,45 @@ public sealed class WorkspaceAssemblyTests(SandboxFixture fixture) : IAsyncLifet
     }
 
     [Fact]
+    public async Task AWarmSandboxPreparesTheEmptyRepositoryBeforeItsClaimAndTheClaimPutsItOnTheThreadsBranch()
+    {
+        var id = SandboxFixture.NewId();
+        _sandboxes.Add(id);
+        await fixture.Backend.StartAsync(new SandboxSpec(id, null, "claude", null, null, new Dictionary<string, string>()), TestContext.Current.CancellationToken);
+        var thread = SandboxFixture.NewThread("staged");
+
+        await fixture.Backend.AssignAsync(id, new SandboxSpec(id, thread, "claude", null, null, new Dictionary<string, string>()), TestContext.Current.CancellationToken);
+
+        var home = fixture.Backend.ThreadHome(thread);
+        var workspace = Path.Combine(home, "workspace");
+        Assert.Equal($"centaur/{LocalSandboxHash(thread)}", await GitAsync(workspace, "branch", "--show-current"));
+        Assert.Equal("", await GitAsync(workspace, "status", "--porcelain"));
+        Assert.True(File.Exists(Path.Combine(workspace, ".agents", "skills", "centaur-tools", "SKILL.md")));
+        Assert.False(Directory.Exists(Path.Combine(home, ".centaur-staged-workspace")), "the staged repository became the workspace");
+    }
+
+    [Fact]
+    public async Task AStagedRepositoryThatASetupDoesNotUseIsRemoved()
+    {
+        var repo = await CreateRepoAsync();
+        var thread = SandboxFixture.NewThread("unstaged");
+        var id = SandboxFixture.NewId();
+        _sandboxes.Add(id);
+
+        await fixture.Backend.StartAsync(new SandboxSpec(id, thread, "claude", null, repo, new Dictionary<string, string>()), TestContext.Current.CancellationToken);
+
+        var home = fixture.Backend.ThreadHome(thread);
+        Assert.Equal("hello from the repo\n", await File.ReadAllTextAsync(Path.Combine(home, "workspace", "README.md"), TestContext.Current.CancellationToken));
+        var staged = Path.Combine(home, ".centaur-staged-workspace");
+        for (var attempt = 0; attempt < 100 && Directory.Exists(staged); attempt++)
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken); // removed in the background after ready
+        }
+
+        Assert.False(Directory.Exists(staged), "an unused staged repository is removed");
+    }
+
+    [Fact]
     public async Task AnUnknownPersonaIsRefusedWithAStableCode()
     {
         var id = SandboxFixture.NewId();

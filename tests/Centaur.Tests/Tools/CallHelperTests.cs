@@ -37,8 +37,7 @@ public sealed class CallHelperTests(OverlayApi overlay) : IClassFixture<OverlayA
 
     private static async Task<(int Exit, string Stdout, string Stderr)> CallAsync(ApiProcess api, string token, params string[] args)
     {
-        var start = new ProcessStartInfo(ServiceProcess.DotnetPath()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sandbox-runtime", "centaur-sandbox.dll"));
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "sandbox-runtime", "centaur-sandbox")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("call");
         foreach (var arg in args)
         {

@@ -39,7 +39,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         StateDirectory = ResolveStateDirectory(_options);
         RuntimeDirectory = ResolveRuntimeDirectory(_options);
         Directory.CreateDirectory(StateDirectory);
-        WriteIdentityFiles();
+        EtcDirectory = SandboxCommand.WriteEtc(Path.Combine(StateDirectory, "run"));
         ReapLeftovers();
         if (Bubblewrap is null)
         {
@@ -59,6 +59,9 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
 
     public string RuntimeDirectory { get; }
 
+    /// <summary>The sandboxes' /etc (read-only inside).</summary>
+    public string EtcDirectory { get; }
+
     public string Isolation => Bubblewrap is { } b ? $"bubblewrap {b.Version} (user, pid, ipc, uts, net namespaces)" : "none (unisolated processes)";
 
     public int LiveCount => _sandboxes.Values.Count(s => !s.HasExited);
@@ -66,6 +69,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     public async Task<SandboxInfo> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
         ValidateId(spec.SandboxId);
+        var launching = Stopwatch.StartNew();
         if (_sandboxes.ContainsKey(spec.SandboxId))
         {
             throw new SandboxStartException($"sandbox {spec.SandboxId} already exists", code: "sandbox_exists");
@@ -100,8 +104,17 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         var sandbox = Launch(spec, home);
         sandbox.ThreadKey = spec.ThreadKey;
         _sandboxes[spec.SandboxId] = sandbox;
+        LocalSandboxLog.Launched(_logger, spec.SandboxId, launching.Elapsed.TotalMilliseconds);
         try
         {
+            var stopwatch = Stopwatch.StartNew();
+            if (spec.ThreadKey is { } thread)
+            {
+                // A thread's setup goes out right behind the launch, not after sandbox.started: the runtime reads it
+                // once it runs, so the host's part (home, a local clone, prompt layers, token) overlaps its start.
+                await SendSetupAsync(sandbox, await PrepareSetupAsync(sandbox, SandboxWireMessages.SetupLine(spec, thread), cancellationToken), cancellationToken);
+            }
+
             var started = await sandbox.WaitForAsync(s_started, TimeSpan.FromSeconds(_options.StartTimeoutSeconds), cancellationToken);
             ThrowIfError(started);
             LocalSandboxLog.Started(_logger, spec.SandboxId, sandbox.Pid, spec.ThreadKey ?? "(warm pool)");
@@ -112,8 +125,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
                 return sandbox.Info;
             }
 
-            var setup = await PrepareSetupAsync(sandbox, SandboxWireMessages.SetupLine(spec, spec.ThreadKey), cancellationToken);
-            return await SetupAsync(sandbox, setup, cancellationToken);
+            return await WaitForReadyAsync(sandbox, stopwatch, cancellationToken);
         }
         catch
         {
@@ -126,8 +138,10 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
     {
         var threadKey = spec.ThreadKey ?? throw new SandboxStartException("assigning a sandbox needs a thread key", code: "bad_spec");
         var sandbox = Find(sandboxId);
+        var stopwatch = Stopwatch.StartNew();
         var setup = await PrepareSetupAsync(sandbox, SandboxWireMessages.SetupLine(spec, threadKey), cancellationToken);
-        return await SetupAsync(sandbox, setup, cancellationToken);
+        await SendSetupAsync(sandbox, setup, cancellationToken);
+        return await WaitForReadyAsync(sandbox, stopwatch, cancellationToken);
     }
 
     /// <summary>
@@ -224,8 +238,7 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         var paths = new SandboxCommand.Paths(
             RuntimeDirectory,
             _options.HarnessDirectory,
-            Path.Combine(StateDirectory, "run", "passwd"),
-            Path.Combine(StateDirectory, "run", "group"),
+            EtcDirectory,
             _apiForwarder.EnsureListening(Path.Combine(StateDirectory, "run", "api.sock")),
             _options.EgressSocket is { Length: > 0 } egress ? egress : null,
             _options.ProxyCaFile is { Length: > 0 } ca ? ca : null,
@@ -256,13 +269,23 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
 
         Directory.CreateDirectory(paths.RuntimeTempDirectory);
         var unisolated = SandboxCommand.UnisolatedEnvironment(spec.SandboxId, home, _options, paths, spec.Environment);
-        return LocalSandbox.Start(spec.SandboxId, home, ["/usr/bin/dotnet", Path.Combine(RuntimeDirectory, "centaur-sandbox.dll")], unisolated, SandboxLimits.None, _time.GetUtcNow(), _logger);
+        return LocalSandbox.Start(spec.SandboxId, home, [Path.Combine(RuntimeDirectory, SandboxCommand.RuntimeBinary)], unisolated, SandboxLimits.None, _time.GetUtcNow(), _logger);
     }
 
-    private async Task<SandboxInfo> SetupAsync(LocalSandbox sandbox, System.Text.Json.Nodes.JsonObject setup, CancellationToken cancellationToken)
+    private static async Task SendSetupAsync(LocalSandbox sandbox, System.Text.Json.Nodes.JsonObject setup, CancellationToken cancellationToken)
     {
-        var stopwatch = Stopwatch.StartNew();
-        await sandbox.SendAsync(setup, cancellationToken);
+        try
+        {
+            await sandbox.SendAsync(setup, cancellationToken);
+        }
+        catch (IOException)
+        {
+            // The sandbox is already gone: waiting for its answer reports how it ended (exit code, stderr).
+        }
+    }
+
+    private async Task<SandboxInfo> WaitForReadyAsync(LocalSandbox sandbox, Stopwatch stopwatch, CancellationToken cancellationToken)
+    {
         var ready = await sandbox.WaitForAsync(s_ready, TimeSpan.FromSeconds(_options.SetupTimeoutSeconds), cancellationToken);
         ThrowIfError(ready);
         sandbox.IsReady = true;
@@ -399,15 +422,6 @@ internal sealed class LocalSandboxBackend : ISandboxBackend, IAsyncDisposable
         {
             throw new SandboxStartException("sandbox ids are 1-64 letters, digits, '-' or '_'", code: "bad_sandbox_id");
         }
-    }
-
-    /// <summary>uid 1000 is "agent" inside, whatever the host's passwd says about 1000.</summary>
-    private void WriteIdentityFiles()
-    {
-        var run = Path.Combine(StateDirectory, "run");
-        Directory.CreateDirectory(run);
-        File.WriteAllText(Path.Combine(run, "passwd"), "root:x:0:0:root:/root:/usr/sbin/nologin\nagent:x:1000:1000:Centaur agent:/home/agent:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
-        File.WriteAllText(Path.Combine(run, "group"), "root:x:0:\nagent:x:1000:\nnogroup:x:65534:\n");
     }
 
     /// <summary>Sandboxes die with the API process (--die-with-parent); their warm folders and cgroups are stale.</summary>

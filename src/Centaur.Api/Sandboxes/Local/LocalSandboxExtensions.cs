@@ -72,9 +72,9 @@ internal sealed class LocalSandboxOptionsValidator : IValidateOptions<LocalSandb
         }
 
         var runtime = LocalSandboxBackend.ResolveRuntimeDirectory(options);
-        if (!File.Exists(Path.Combine(runtime, "centaur-sandbox.dll")))
+        if (!File.Exists(Path.Combine(runtime, SandboxCommand.RuntimeBinary)))
         {
-            problems.Add($"The sandbox runtime (centaur-sandbox.dll) is not in {runtime}: build src/Centaur.Sandbox or set Sandbox:RuntimeDirectory.");
+            problems.Add($"The sandbox runtime ({SandboxCommand.RuntimeBinary}) is not in {runtime}: build src/Centaur.Api (it publishes src/Centaur.Sandbox there) or set Sandbox:RuntimeDirectory.");
         }
 
         if (options.EgressSocket is { Length: > 0 } socket && !Path.IsPathFullyQualified(socket))

@@ -28,4 +28,7 @@ internal static partial class LocalSandboxLog
 
     [LoggerMessage(4008, LogLevel.Warning, "api forward for sandboxes failed: {Reason}")]
     public static partial void ApiForwardFailed(ILogger logger, string reason);
+
+    [LoggerMessage(4009, LogLevel.Debug, "sandbox {SandboxId} launched in {Milliseconds:0.0} ms (home, resource limits, bubblewrap command, process start)")]
+    public static partial void Launched(ILogger logger, string sandboxId, double milliseconds);
 }

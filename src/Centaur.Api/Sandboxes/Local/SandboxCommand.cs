@@ -3,13 +3,18 @@ namespace Centaur.Api.Sandboxes.Local;
 /// <summary>
 /// The command line and environment of one sandbox. Isolated: bubblewrap with a new user (uid 1000, no
 /// capabilities: started by root, bwrap would otherwise keep them all), PID, IPC, UTS and network namespaces; /usr
-/// and a short list of /etc read-only (not all of /etc: as root's mapped user the sandbox could read root-only files
-/// there); only $HOME writable; a private /tmp; the harnesses, the runtime and the sockets mounted in.
+/// and a copy of a short list of /etc read-only (not all of /etc: as root's mapped user the sandbox could read
+/// root-only files there); only $HOME writable; a private /tmp; the harnesses, the runtime and the sockets mounted in.
 /// </summary>
 internal static class SandboxCommand
 {
     public const string Home = "/home/agent";
     public const string RuntimeMount = "/opt/centaur/runtime";
+
+
+    /// <summary>Centaur.Sandbox, published Native AOT into the runtime folder (SandboxRuntime.targets).</summary>
+    public const string RuntimeBinary = "centaur-sandbox";
+
     public const string HarnessMount = "/opt/centaur/harnesses";
     public const string OverlayMount = "/opt/centaur/overlay";
     public const string CaMount = "/opt/centaur/ca/proxy-ca.pem";
@@ -27,8 +32,7 @@ internal static class SandboxCommand
     public sealed record Paths(
         string RuntimeDirectory,
         string HarnessDirectory,
-        string PasswdFile,
-        string GroupFile,
+        string EtcDirectory,
         string ApiSocket,
         string? EgressSocket,
         string? ProxyCaFile,
@@ -47,14 +51,8 @@ internal static class SandboxCommand
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
-            "--tmpfs", "/etc",
+            "--ro-bind", paths.EtcDirectory, "/etc",
         ];
-        foreach (var entry in s_etc.Where(e => Path.Exists(Path.Combine("/etc", e))))
-        {
-            args.AddRange(["--ro-bind", Path.Combine("/etc", entry), Path.Combine("/etc", entry)]);
-        }
-
-        args.AddRange(["--ro-bind", paths.PasswdFile, "/etc/passwd", "--ro-bind", paths.GroupFile, "/etc/group", "--remount-ro", "/etc"]);
         args.AddRange(["--ro-bind", paths.RuntimeDirectory, RuntimeMount, "--ro-bind", paths.HarnessDirectory, HarnessMount]);
         args.AddRange(["--ro-bind", paths.ApiSocket, ApiSocketMount]);
         if (paths.EgressSocket is { } egress)
@@ -74,8 +72,93 @@ internal static class SandboxCommand
 
         // The root itself (bwrap's tmpfs) is made read-only last: only $HOME, /tmp and /run stay writable.
         args.AddRange(["--bind", home, Home, "--remount-ro", "/", "--chdir", Home, "--clearenv"]);
-        args.AddRange(["--", "/usr/bin/dotnet", Path.Combine(RuntimeMount, "centaur-sandbox.dll")]);
+        args.AddRange(["--", Path.Combine(RuntimeMount, RuntimeBinary)]);
         return args;
+    }
+
+    /// <summary>
+    /// Makes the sandboxes' /etc under <paramref name="runDirectory"/> and returns it: a copy of the entries above,
+    /// only what any user of this machine may read (so not /etc/ssl/private), and Centaur's own passwd and group (uid
+    /// 1000 is "agent" inside, whatever the host says about 1000). Made when the backend starts and mounted read-only
+    /// as one folder: a bind mount per entry cost bubblewrap ~13 ms of every sandbox start on a busy host. Named by
+    /// its content, so a restart with the same host /etc leaves the folder that running sandboxes see untouched.
+    /// </summary>
+    public static string WriteEtc(string runDirectory)
+    {
+        var next = Path.Combine(runDirectory, "etc.new");
+        if (Directory.Exists(next))
+        {
+            Directory.Delete(next, recursive: true);
+        }
+
+        Directory.CreateDirectory(next);
+        foreach (var entry in s_etc)
+        {
+            CopyReadable(Path.Combine("/etc", entry), Path.Combine(next, entry));
+        }
+
+        File.WriteAllText(Path.Combine(next, "passwd"), "root:x:0:0:root:/root:/usr/sbin/nologin\nagent:x:1000:1000:Centaur agent:/home/agent:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+        File.WriteAllText(Path.Combine(next, "group"), "root:x:0:\nagent:x:1000:\nnogroup:x:65534:\n");
+
+        var etc = Path.Combine(runDirectory, "etc-" + ContentHash(next));
+        if (Directory.Exists(etc))
+        {
+            Directory.Delete(next, recursive: true);
+        }
+        else
+        {
+            Directory.Move(next, etc);
+        }
+
+        foreach (var stale in Directory.EnumerateDirectories(runDirectory, "etc-*").Where(d => d != etc))
+        {
+            Directory.Delete(stale, recursive: true); // an earlier host /etc; its sandboxes died with their API process
+        }
+
+        return etc;
+    }
+
+    private static string ContentHash(string directory)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var path in Directory.EnumerateFileSystemEntries(directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(directory, path) + "\0" + new FileInfo(path).LinkTarget + "\0"));
+            if (File.Exists(path) && new FileInfo(path).LinkTarget is null)
+            {
+                hash.AppendData(File.ReadAllBytes(path));
+            }
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+    }
+
+    private static void CopyReadable(string source, string destination)
+    {
+        var entry = new FileInfo(source);
+        if (entry.LinkTarget is { } target)
+        {
+            File.CreateSymbolicLink(destination, target); // e.g. /etc/alternatives, /etc/ssl/certs: into /usr, mounted too
+            return;
+        }
+
+        if (!Path.Exists(source) || (!OperatingSystem.IsWindows() && !File.GetUnixFileMode(source).HasFlag(UnixFileMode.OtherRead)))
+        {
+            return;
+        }
+
+        if (Directory.Exists(source))
+        {
+            Directory.CreateDirectory(destination);
+            foreach (var child in Directory.EnumerateFileSystemEntries(source))
+            {
+                CopyReadable(child, Path.Combine(destination, Path.GetFileName(child)));
+            }
+        }
+        else
+        {
+            File.Copy(source, destination);
+        }
     }
 
     /// <summary>The sandbox's hostname names it (the control plane's ids already start with "sbx-").</summary>
@@ -151,10 +234,8 @@ internal static class SandboxCommand
             ["AMP_API_KEY"] = "centaur-placeholder:amp-api-key",
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
             ["DOTNET_NOLOGO"] = "1",
-            // No diagnostics IPC socket in /tmp, and a cheaper start.
+            // No diagnostics IPC socket in /tmp.
             ["DOTNET_EnableDiagnostics"] = "0",
-            ["DOTNET_TieredPGO"] = "0",
-            ["DOTNET_gcServer"] = "0",
         };
         Set(env, "CENTAUR_ANTHROPIC_BASE_URL", options.AnthropicBaseUrl);
         Set(env, "CENTAUR_OPENAI_BASE_URL", options.OpenAiBaseUrl);
