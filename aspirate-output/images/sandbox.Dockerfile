@@ -23,4 +23,4 @@ ENV PATH=/opt/centaur:$PATH \
     DOTNET_CLI_TELEMETRY_OPTOUT=1
 USER 1001
 WORKDIR /home/sandbox
-ENTRYPOINT ["/opt/centaur/Centaur.Sandbox"]
+ENTRYPOINT ["/opt/centaur/centaur-sandbox"]

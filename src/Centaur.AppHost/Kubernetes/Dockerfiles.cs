@@ -67,7 +67,7 @@ internal static class Dockerfiles
             DOTNET_CLI_TELEMETRY_OPTOUT=1
         USER {KubernetesNames.SandboxUid}
         WORKDIR /home/sandbox
-        ENTRYPOINT ["/opt/centaur/Centaur.Sandbox"]
+        ENTRYPOINT ["/opt/centaur/centaur-sandbox"]
 
         """;
 }

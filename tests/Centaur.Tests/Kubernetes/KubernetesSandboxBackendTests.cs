@@ -46,7 +46,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         Assert.False(pod.Spec.AutomountServiceAccountToken);
         Assert.True(pod.Spec.SecurityContext.RunAsNonRoot);
         var container = Assert.Single(pod.Spec.Containers);
-        Assert.Equal(["Centaur.Sandbox"], container.Command);
+        Assert.Equal(["centaur-sandbox"], container.Command);
         Assert.Equal((true, false), (container.Stdin, container.Tty));
         Assert.Equal((true, false), (container.SecurityContext.ReadOnlyRootFilesystem, container.SecurityContext.AllowPrivilegeEscalation));
         Assert.Equal(["ALL"], container.SecurityContext.Capabilities.Drop);

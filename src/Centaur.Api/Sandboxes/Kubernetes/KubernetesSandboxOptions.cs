@@ -16,9 +16,9 @@ internal sealed class KubernetesSandboxOptions
 
     public string ImagePullPolicy { get; set; } = "IfNotPresent";
 
-    /// <summary>The sandbox's main process (Centaur.Sandbox is on the image's PATH).</summary>
+    /// <summary>The sandbox's main process (centaur-sandbox, the published Centaur.Sandbox, is on the image's PATH).</summary>
     [MinLength(1)]
-    public string[] Command { get; set; } = ["Centaur.Sandbox"];
+    public string[] Command { get; set; } = ["centaur-sandbox"];
 
     /// <summary>A ServiceAccount whose token is never mounted; empty uses the namespace's default.</summary>
     public string? ServiceAccount { get; set; }

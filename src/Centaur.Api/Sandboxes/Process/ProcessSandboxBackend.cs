@@ -38,7 +38,7 @@ internal sealed partial class ProcessSandboxBackend(
         Directory.CreateDirectory(home);
         File.Delete(Path.Combine(home, ".ready"));
 
-        var command = settings.Command ?? Path.Combine(AppContext.BaseDirectory, "Centaur.Sandbox");
+        var command = settings.Command ?? Path.Combine(AppContext.BaseDirectory, "centaur-sandbox");
         var start = new ProcessStartInfo(command)
         {
             RedirectStandardInput = true,
