@@ -39,25 +39,7 @@ public sealed class KubernetesSmokeTests(ITestOutputHelper output)
     public async Task TheSmokeRunPassesAgainstTheFakeApiServerThroughAKubeconfig()
     {
         await using var fake = await FakeKubeApiServer.StartAsync();
-        var kubeconfig = Path.Combine(Path.GetTempPath(), $"centaur-fake-kubeconfig-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster:
-                server: {fake.Url}
-            users:
-            - name: fake
-              user:
-                token: fake-token
-            contexts:
-            - name: fake
-              context:
-                cluster: fake
-                user: fake
-            current-context: fake
-            """, TestContext.Current.CancellationToken);
+        var kubeconfig = await fake.WriteKubeconfigAsync(TestContext.Current.CancellationToken);
         try
         {
             using var client = PodStreamConnection.OfferV5(new k8s.Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig)));

@@ -31,25 +31,7 @@ public sealed class KubernetesWarmClaimTests(CentaurAppFixture fixture) : IAsync
     {
         _kube = await FakeKubeApiServer.StartAsync();
         _kube.Runtime.MainCommand = [ServiceProcess.DotnetPath(), RepositoryPaths.Output("tests/Centaur.FakeSandbox", "Centaur.FakeSandbox.dll")];
-        _kubeconfig = Path.Combine(Path.GetTempPath(), $"centaur-fake-kubeconfig-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(_kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster:
-                server: {_kube.Url}
-            users:
-            - name: fake
-              user:
-                token: fake-token
-            contexts:
-            - name: fake
-              context:
-                cluster: fake
-                user: fake
-            current-context: fake
-            """, Ct);
+        _kubeconfig = await _kube.WriteKubeconfigAsync(Ct);
     }
 
     public async ValueTask DisposeAsync()

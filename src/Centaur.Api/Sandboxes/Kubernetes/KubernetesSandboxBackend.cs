@@ -103,17 +103,7 @@ internal sealed class KubernetesSandboxBackend(
         catch (Exception ex) when (ex is SandboxStartException or OperationCanceledException)
         {
             // Never leave a half-started pod behind: it would count against capacity and hold the thread's name.
-            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await SandboxPods.DeleteAsync(client, _options.Namespace, name, cleanup.Token);
-            }
-            catch (Exception cleanupFailure) when (cleanupFailure is HttpOperationException or HttpRequestException or OperationCanceledException)
-            {
-                // The reason the start failed matters more; the reconcile loop lists and reaps what is left.
-                logger.PodFailedToStart(name, "and could not be deleted: " + cleanupFailure.Message);
-            }
-
+            await DeleteFailedPodAsync(name);
             throw;
         }
 
@@ -143,17 +133,23 @@ internal sealed class KubernetesSandboxBackend(
         {
             // Not the thread's sandbox yet: nothing else would ever delete it.
             logger.PodFailedToStart(name, ex.Message);
-            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await SandboxPods.DeleteAsync(client, _options.Namespace, name, cleanup.Token);
-            }
-            catch (Exception cleanupFailure) when (cleanupFailure is HttpOperationException or HttpRequestException or OperationCanceledException)
-            {
-                logger.PodFailedToStart(name, "and could not be deleted: " + cleanupFailure.Message);
-            }
-
+            await DeleteFailedPodAsync(name);
             throw;
+        }
+    }
+
+    /// <summary>Deletes a pod whose start or setup failed; the start's own error matters more than a failed delete.</summary>
+    private async Task DeleteFailedPodAsync(string name)
+    {
+        using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await SandboxPods.DeleteAsync(client, _options.Namespace, name, cleanup.Token);
+        }
+        catch (Exception cleanupFailure) when (cleanupFailure is HttpOperationException or HttpRequestException or OperationCanceledException)
+        {
+            // The reconcile loop lists and reaps what is left (step E for a thread's pod).
+            logger.PodFailedToStart(name, "and could not be deleted: " + cleanupFailure.Message);
         }
     }
 

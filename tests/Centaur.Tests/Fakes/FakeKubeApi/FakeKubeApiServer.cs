@@ -62,6 +62,31 @@ internal sealed class FakeKubeApiServer : IAsyncDisposable
     public k8s.Kubernetes CreateClient() =>
         Centaur.Api.Sandboxes.Kubernetes.PodStreamConnection.OfferV5(new k8s.Kubernetes(new KubernetesClientConfiguration { Host = Url.ToString() }));
 
+    /// <summary>Writes a kubeconfig that points at this fake (a temp file the caller deletes), for processes that read one.</summary>
+    public async Task<string> WriteKubeconfigAsync(CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"centaur-fake-kubeconfig-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: fake
+              cluster:
+                server: {Url}
+            users:
+            - name: fake
+              user:
+                token: fake-token
+            contexts:
+            - name: fake
+              context:
+                cluster: fake
+                user: fake
+            current-context: fake
+            """, cancellationToken);
+        return path;
+    }
+
     public V1Pod? GetPod(string ns, string name) => _store.Get(ns, name);
 
     public IReadOnlyList<V1Pod> Pods(string ns) => _store.List(ns, _ => true).Items;
