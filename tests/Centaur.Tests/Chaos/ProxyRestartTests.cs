@@ -128,19 +128,7 @@ public sealed class ProxyRestartTests(ChaosFixture fixture) : IAsyncLifetime
             UseProxy = true,
             SslOptions = new SslClientAuthenticationOptions
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                {
-                    if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-                    {
-                        return false;
-                    }
-
-                    using var chain = new X509Chain();
-                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                    chain.ChainPolicy.CustomTrustStore.Add(ca);
-                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                    return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
-                },
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) => IronProxy.IronProxyFixture.TrustsOnly(ca, certificate, errors),
             },
         };
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };

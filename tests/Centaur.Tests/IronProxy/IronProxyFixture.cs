@@ -162,7 +162,11 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
         };
     }
 
-    public bool TrustProxyCa(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    public bool TrustProxyCa(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
+        TrustsOnly(ProxyCa, certificate, errors);
+
+    /// <summary>What a sandbox does: the host name must match and the chain must end at <paramref name="ca"/>, the proxy's CA.</summary>
+    public static bool TrustsOnly(X509Certificate2 ca, X509Certificate? certificate, SslPolicyErrors errors)
     {
         if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
         {
@@ -171,7 +175,7 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
 
         using var custom = new X509Chain();
         custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.CustomTrustStore.Add(ProxyCa);
+        custom.ChainPolicy.CustomTrustStore.Add(ca);
         custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         return custom.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
     }
