@@ -8,51 +8,35 @@ namespace Centaur.IronProxy.Policy;
 /// </summary>
 internal sealed class PolicyListener(
     NpgsqlDataSource dataSource, PolicyLoader loader, PolicyStore store, ILogger<PolicyListener> logger, TimeProvider time)
-    : BackgroundService
+    : NotificationListener(dataSource, time)
 {
-    public const string Channel = "centaur_egress_policy";
+    private int _changed;
 
-    private static readonly TimeSpan s_recheck = TimeSpan.FromSeconds(30);
+    protected override string Channel => "centaur_egress_policy";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan QuietInterval => TimeSpan.FromSeconds(30);
+
+    protected override void OnNotification(string payload) => Interlocked.Exchange(ref _changed, 1);
+
+    // Listening before loading: a change committed in between is either in this load or notified.
+    protected override Task OnListeningAsync(CancellationToken cancellationToken) => ReloadAsync(cancellationToken);
+
+    protected override async Task OnWaitedAsync(NpgsqlConnection connection, bool notified, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        if (notified || Interlocked.Exchange(ref _changed, 0) == 1 || await VersionChangedAsync(connection, cancellationToken))
         {
-            try
-            {
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                var changed = 0;
-                connection.Notification += (_, _) => Interlocked.Exchange(ref changed, 1);
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
-                // Listening before loading: a change committed in between is either in this load or notified.
-                await ReloadAsync(stoppingToken);
-                attempt = 0;
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    var notified = await connection.WaitAsync(s_recheck, stoppingToken);
-                    if (notified || Interlocked.Exchange(ref changed, 0) == 1 || await VersionChangedAsync(connection, stoppingToken))
-                    {
-                        Interlocked.Exchange(ref changed, 0);
-                        await ReloadAsync(stoppingToken);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException or FormatException or System.Security.Cryptography.CryptographicException)
-            {
-                store.ReportFailure(ex.Message);
-                var delay = TimeSpan.FromSeconds(Math.Pow(2, Math.Min(attempt, 5))) + TimeSpan.FromMilliseconds(Random.Shared.Next(1000));
-                logger.PolicyLoadFailed(ex, attempt, delay);
-                await Task.Delay(delay, time, stoppingToken);
-            }
+            Interlocked.Exchange(ref _changed, 0);
+            await ReloadAsync(cancellationToken);
         }
+    }
+
+    protected override bool IsRetriable(Exception exception) =>
+        base.IsRetriable(exception) || exception is FormatException or System.Security.Cryptography.CryptographicException;
+
+    protected override void OnFailed(Exception exception, int attempt, TimeSpan retryIn)
+    {
+        store.ReportFailure(exception.Message);
+        logger.PolicyLoadFailed(exception, attempt, retryIn);
     }
 
     private async Task ReloadAsync(CancellationToken cancellationToken)
