@@ -5,8 +5,8 @@ using NpgsqlTypes;
 namespace Centaur.IronProxy.Audit;
 
 /// <summary>
-/// Drains the audit queue with binary COPY, as many rows per round trip as have queued up (up to the batch size),
-/// so a busy proxy writes fewer, larger batches. On stop it drains what is left.
+/// Drains the audit queue with binary COPY: rows gather for a moment after the first one, then go in batches, so a
+/// busy proxy writes a few large COPYs a second instead of one per handful of rows. On stop it drains what is left.
 /// </summary>
 internal sealed class AuditWriter(NpgsqlDataSource dataSource, AuditLog audit, IOptions<IronProxyOptions> options, ILogger<AuditWriter> logger, TimeProvider time)
     : BackgroundService
@@ -24,33 +24,42 @@ internal sealed class AuditWriter(NpgsqlDataSource dataSource, AuditLog audit, I
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<AuditRecord>(options.Value.AuditBatchSize);
+        var batchSize = options.Value.AuditBatchSize;
+        var gather = TimeSpan.FromMilliseconds(options.Value.AuditFlushMilliseconds);
+        var batch = new List<AuditRecord>(batchSize);
         var failures = 0;
         // Not stoppingToken: on stop the queue is completed instead, and what it still holds is written.
         while (await audit.Reader.WaitToReadAsync(CancellationToken.None))
         {
-            while (batch.Count < options.Value.AuditBatchSize && audit.Reader.TryRead(out var record))
+            // Stopping ends the wait: what is left is written at once.
+            await Task.Delay(gather, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            do
             {
-                batch.Add(record);
-            }
-
-            try
-            {
-                await WriteAsync(batch);
-                failures = 0;
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
-            {
-                audit.CountDropped(batch.Count);
-                logger.AuditWriteFailed(ex, batch.Count, audit.Dropped);
-                failures++;
-                if (!stoppingToken.IsCancellationRequested)
+                batch.Clear();
+                while (batch.Count < batchSize && audit.Reader.TryRead(out var record))
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Min(failures, 25)), time, CancellationToken.None);
+                    batch.Add(record);
+                }
+
+                try
+                {
+                    await WriteAsync(batch);
+                    failures = 0;
+                }
+                catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+                {
+                    audit.CountDropped(batch.Count);
+                    logger.AuditWriteFailed(ex, batch.Count, audit.Dropped);
+                    failures++;
+                    if (!stoppingToken.IsCancellationRequested)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Min(failures, 25)), time, CancellationToken.None);
+                    }
+
+                    break;
                 }
             }
-
-            batch.Clear();
+            while (batch.Count == batchSize);
         }
     }
 
