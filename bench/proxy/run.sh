@@ -19,6 +19,7 @@ CONNECTIONS=${CONNECTIONS:-"1 16"}
 ROUNDS=${ROUNDS:-2}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-15}
+HANDSHAKES=${HANDSHAKES:-30}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
@@ -76,6 +77,7 @@ psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d centaur \
 INSERT INTO egress_hosts (host, allow_private, connect_to, trusted_ca_pem) VALUES ('bench.test', true, :'connect_to', :'ca');
 INSERT INTO egress_bindings (name, host, headers, format, secret) VALUES ('bench', 'bench.test', '{x-api-key}', 'raw', 'bench-key');
 INSERT INTO egress_routes (prefix, destination) VALUES ('bench', 'https://bench.test');
+INSERT INTO egress_hosts (host, allow_private, connect_to, trusted_ca_pem) VALUES ('*.mint.test', true, :'connect_to', :'ca');
 SQL
 
 # The proxy, as deployed: audit and ledger on, logging at warnings.
@@ -131,22 +133,24 @@ run_hey() {
 direct="https://127.0.0.1:$up_port/v1/messages"
 reverse="http://127.0.0.1:$px_port/bench/v1/messages"
 bare="http://127.0.0.1:$bare_port/v1/messages"
-declare -A sum_rps sum_p50 sum_p99 sum_hop sum_up
+declare -A sum_rps sum_p50 sum_p99 sum_hop sum_up sum_pg
 add() { local k=$1 r; read -r r p50 p99 <<<"$2"; sum_rps[$k]=$(awk -v a="${sum_rps[$k]:-0}" -v b="$r" 'BEGIN{print a+b}'); sum_p50[$k]=$(awk -v a="${sum_p50[$k]:-0}" -v b="$p50" 'BEGIN{print a+b}'); sum_p99[$k]=$(awk -v a="${sum_p99[$k]:-0}" -v b="$p99" 'BEGIN{print a+b}'); }
 
 # CPU time per request of the hop in the middle (IronProxy or the bare forwarder) and of the upstream, from /proc:
 # unlike throughput it hardly depends on what else the machine runs, and it is what a 2-core box runs out of.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pg_ticks() { local t=0 pid; for pid in $(pg_pids); do t=$(( t + $(ticks "$pid" 2>/dev/null || echo 0) )); done; echo "$t"; }
 per_request() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$2" -v d="$DURATION" 'BEGIN { print (r > 0 ? t * 1e6 / hz / (r * d) : 0) }'; }
 # cell KEY HOP_PID(0: none) TOOL ARGS...: one measurement, added to the sums
 cell() {
   local k=$1 hop=$2 tool=$3; shift 3
-  local hop0=0 up0 out r
-  [ "$hop" = 0 ] || hop0=$(ticks "$hop"); up0=$(ticks "$up_pid")
+  local hop0=0 up0 pg0 out r
+  [ "$hop" = 0 ] || hop0=$(ticks "$hop"); up0=$(ticks "$up_pid"); pg0=$(pg_ticks)
   out=$($tool "$@")
   add "$k" "$out"; read -r r _ <<<"$out"
   [ "$hop" = 0 ] || sum_hop[$k]=$(awk -v a="${sum_hop[$k]:-0}" -v b="$(per_request $(( $(ticks "$hop") - hop0 )) "$r")" 'BEGIN{print a+b}')
   sum_up[$k]=$(awk -v a="${sum_up[$k]:-0}" -v b="$(per_request $(( $(ticks "$up_pid") - up0 )) "$r")" 'BEGIN{print a+b}')
+  sum_pg[$k]=$(awk -v a="${sum_pg[$k]:-0}" -v b="$(per_request $(( $(pg_ticks) - pg0 )) "$r")" 'BEGIN{print a+b}')
 }
 
 # Warm up every path (JIT, leaf certificate, pools), then interleave rounds so drift hits every path alike. Tiered
@@ -181,10 +185,22 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 place shared
 
+# Leaf certificates: curl's time_appconnect (new connection, TCP + CONNECT + TLS) through the proxy to a host it holds
+# a leaf for, and to a new host each time (a leaf is minted for it); the baseline is a TLS handshake with the
+# upstream directly. The new hosts' requests fail upstream (its certificate does not name them): only the handshake counts.
+echo "handshakes..." >&2
+curl -fsS "http://127.0.0.1:$px_port/ca.pem" -o "$work/proxy-ca.pem"
+p50_of() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] * 1000 }'; }
+hs_direct=$(for i in $(seq 1 "$HANDSHAKES"); do curl -s -o /dev/null -w '%{time_appconnect}\n' --cacert "$work/upstream-ca.pem" "$direct"; done | p50_of)
+hs_cached=$(for i in $(seq 1 "$HANDSHAKES"); do curl -s -o /dev/null -w '%{time_appconnect}\n' -x "http://sandbox:$token@127.0.0.1:$px_port" \
+  --cacert "$work/proxy-ca.pem" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages; done | p50_of)
+hs_minted=$(for i in $(seq 1 "$HANDSHAKES"); do curl -s -o /dev/null -w '%{time_appconnect}\n' -x "http://sandbox:$token@127.0.0.1:$px_port" \
+  --cacert "$work/proxy-ca.pem" "https://h$i-$RANDOM.mint.test/"; done | p50_of)
+
 audit_rows=$(psql -tA -h 127.0.0.1 -p "$pg_port" -U postgres -d centaur -c "SELECT count(*) FROM egress_audit")
 echo
 echo "IronProxy benchmark: ${DURATION}s x ${ROUNDS} rounds per cell, loopback, keep-alive, $(nproc) cores"
-printf '%-8s %-26s %-8s %4s %10s %9s %9s %10s %12s %10s %10s\n' tool path cores c rps p50_ms p99_ms rps_ratio added_p50_ms hop_cpu_us up_cpu_us
+printf '%-8s %-26s %-8s %4s %10s %9s %9s %10s %12s %10s %10s %10s\n' tool path cores c rps p50_ms p99_ms rps_ratio added_p50_ms hop_cpu_us up_cpu_us pg_cpu_us
 for shape in $shapes; do
   for c in $CONNECTIONS; do
     [ "$shape" = shared ] || [ "$c" = "$high" ] || continue
@@ -193,15 +209,17 @@ for shape in $shapes; do
       k="$tool-$path-$c-$shape"; base="$tool-direct-$c-$shape"
       case $path in mitm) label='MITM (CONNECT+TLS)';; reverse) label='reverse (/bench route)';; bare) label='bare YARP (floor)';; *) label='direct (baseline)';; esac
       awk -v t="$tool" -v p="$path" -v s="$shape" -v c="$c" -v n="$ROUNDS" -v r="${sum_rps[$k]}" -v a="${sum_p50[$k]}" -v b="${sum_p99[$k]}" \
-          -v br="${sum_rps[$base]}" -v ba="${sum_p50[$base]}" -v label="$label" -v hop="${sum_hop[$k]:-}" -v up="${sum_up[$k]}" \
-        'BEGIN { printf "%-8s %-26s %-8s %4d %10.0f %9.2f %9.2f %10.2f %12.2f %10s %10.1f\n", t, label, s, c, r/n, a/n, b/n, r/br, (a-ba)/n, hop == "" ? "-" : sprintf("%.1f", hop/n), up/n }'
+          -v br="${sum_rps[$base]}" -v ba="${sum_p50[$base]}" -v label="$label" -v hop="${sum_hop[$k]:-}" -v up="${sum_up[$k]}" -v pg="${sum_pg[$k]}" \
+        'BEGIN { printf "%-8s %-26s %-8s %4d %10.0f %9.2f %9.2f %10.2f %12.2f %10s %10.1f %10.1f\n", t, label, s, c, r/n, a/n, b/n, r/br, (a-ba)/n, hop == "" ? "-" : sprintf("%.1f", hop/n), up/n, pg/n }'
     done
   done
 done
 echo "audit rows written during the run: $audit_rows (one per proxied request)"
+printf 'handshake p50 (curl time_appconnect, new connection each, %d each): direct TLS %.2f ms, through the proxy with the leaf cached %.2f ms, to a new host (leaf minted) %.2f ms\n' \
+  "$HANDSHAKES" "$hs_direct" "$hs_cached" "$hs_minted"
 echo "cores: shared = tool, upstream and hop on every core; own = tool and upstream on core 0, the hop and its Postgres on core 1"
 echo "bare YARP: the same upstream through YARP's forwarder alone (no identity, policy, audit, telemetry): the floor for any Kestrel + YARP hop"
-echo "hop_cpu_us / up_cpu_us: CPU time per request of the proxy (or bare forwarder) and of the upstream, from /proc"
+echo "hop_cpu_us / up_cpu_us / pg_cpu_us: CPU time per request of the proxy (or bare forwarder), the upstream and Postgres (the audit), from /proc"
 
 # For bench/run: RESULT|figure|measured|baseline|unit|target. The issue's targets: added p50 at concurrency 1;
 # throughput at the highest concurrency, >= 0.7x with the proxy on a core of its own (as deployed) and, on shared
@@ -222,6 +240,8 @@ for pair in "wrk reverse" "hey mitm"; do
   result shared "$high" "$tool" "$path" '' 'ratio>0.45'
   case " $shapes " in *" own "*) result own "$high" "$tool" "$path" - 'ratio>=0.7';; esac
 done
+printf 'RESULT|proxy: MITM handshake, leaf cached, p50 (vs a direct TLS handshake)|%.3f|%.3f|ms|\n' "$hs_cached" "$hs_direct"
+printf 'RESULT|proxy: MITM handshake, leaf cached, p50 (vs a new host: leaf minted)|%.3f|%.3f|ms|ratio<1\n' "$hs_cached" "$hs_minted"
 for shape in $shapes; do
   awk -v c="$high" -v n="$ROUNDS" -v r="${sum_rps[wrk-bare-$high-$shape]}" -v br="${sum_rps[wrk-direct-$high-$shape]}" \
       -v s="$([ "$shape" = own ] && echo 'on its own core' || echo 'shared cores')" \
