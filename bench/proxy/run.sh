@@ -223,7 +223,8 @@ echo "hop_cpu_us / up_cpu_us / pg_cpu_us: CPU time per request of the proxy (or 
 
 # For bench/run: RESULT|figure|measured|baseline|unit|target. The issue's targets: added p50 at concurrency 1;
 # throughput at the highest concurrency, >= 0.7x with the proxy on a core of its own (as deployed) and, on shared
-# cores, above the ~0.45x its probe measured there ("beat it").
+# cores, above what its probe measured there ("beat it"; ../shared/reference/proxy-feasibility.md): 0.45x for MITM
+# with hey, 0.42x for the reverse route with wrk.
 echo
 low=$(echo $CONNECTIONS | awk '{print $1}')
 result() { # shape c tool path p50_target rps_target
@@ -237,7 +238,7 @@ result() { # shape c tool path p50_target rps_target
 for pair in "wrk reverse" "hey mitm"; do
   read -r tool path <<<"$pair"
   result shared "$low" "$tool" "$path" 'added<0.5' ''
-  result shared "$high" "$tool" "$path" '' 'ratio>0.45'
+  result shared "$high" "$tool" "$path" '' "$([ "$path" = mitm ] && echo 'ratio>0.45' || echo 'ratio>0.42')"
   case " $shapes " in *" own "*) result own "$high" "$tool" "$path" - 'ratio>=0.7';; esac
 done
 printf 'RESULT|proxy: MITM handshake, leaf cached, p50 (vs a direct TLS handshake)|%.3f|%.3f|ms|\n' "$hs_cached" "$hs_direct"
