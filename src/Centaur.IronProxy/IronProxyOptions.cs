@@ -38,7 +38,7 @@ internal sealed class IronProxyOptions
     /// How long audit rows gather before a write: a COPY costs its round trips whatever its size, and written as soon
     /// as they queued up, a busy proxy spent a tenth of its CPU starting COPYs of a handful of rows (bench/proxy).
     /// </summary>
-    [Range(0, 10_000)]
+    [Range(0, 60_000)]
     public int AuditFlushMilliseconds { get; set; } = 200;
 
     /// <summary>Audit rows waiting to be written; past it rows are dropped and counted, never the request held up.</summary>

@@ -21,7 +21,8 @@ internal sealed class StandaloneProxy : IAsyncDisposable
 
     public Uri Url { get; }
 
-    public static async Task<StandaloneProxy> StartAsync(IronProxyFixture fixture, string caDirectory, CancellationToken cancellationToken)
+    public static async Task<StandaloneProxy> StartAsync(
+        IronProxyFixture fixture, string caDirectory, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
         var port = ServiceProcess.FreePort();
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(ProxyAssembly())! };
@@ -33,6 +34,11 @@ internal sealed class StandaloneProxy : IAsyncDisposable
         start.Environment["Secrets__anthropic-api-key"] = IronProxyFixture.AnthropicKey;
         start.Environment["IronProxy__CaDirectory"] = caDirectory;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
@@ -57,6 +63,22 @@ internal sealed class StandaloneProxy : IAsyncDisposable
 
             await Task.Delay(200, cancellationToken);
         }
+    }
+
+    /// <summary>-x URL with the token as userinfo, as a sandbox's HTTPS_PROXY carries it.</summary>
+    public string ProxyArgument(string token) => $"http://sandbox:{token}@{Url.Host}:{Url.Port}";
+
+    /// <summary>Asks for a clean stop (SIGTERM, what Kubernetes sends) and returns the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var wait = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(wait.Token);
+        return _process.ExitCode;
     }
 
     /// <summary>Ends the process abruptly: a crash is the harder restart to survive.</summary>
