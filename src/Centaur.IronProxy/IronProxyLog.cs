@@ -34,4 +34,7 @@ internal static partial class IronProxyLog
 
     [LoggerMessage(5010, LogLevel.Warning, "Listening for turn trace changes failed on attempt {Attempt}; retrying in {Delay}")]
     public static partial void TurnTraceListenerFailed(this ILogger logger, Exception exception, int attempt, TimeSpan delay);
+
+    [LoggerMessage(5011, LogLevel.Warning, "A token of sandbox {SandboxId} was presented from {Remote}, but it is bound to {Address}: refused (407)")]
+    public static partial void TokenFromOtherAddress(this ILogger logger, string sandboxId, string remote, string address);
 }

@@ -8,10 +8,12 @@ namespace Centaur.Api.Auth;
 
 /// <summary>
 /// A sandbox's credential: <c>sbx1.&lt;payload&gt;.&lt;sig&gt;</c>, payload = base64url(JSON {t: thread key, s: sandbox id,
-/// exp: unix seconds}), sig = base64url(HMAC-SHA256(key, "sbx1." + payload)). It names the thread and sandbox it
-/// speaks for and expires (2 h by default; refreshed on every turn). Shared by file with IronProxy.
+/// exp: unix seconds, a: source address}), sig = base64url(HMAC-SHA256(key, "sbx1." + payload)). It names the thread
+/// and sandbox it speaks for and expires (2 h by default; refreshed on every turn). A Kubernetes pod's token also names
+/// the pod's IP: IronProxy accepts it from that address only, so a token that leaks out of its pod is worth nothing
+/// elsewhere. Shared by file with IronProxy.
 /// </summary>
-public sealed record SandboxToken(string ThreadKey, string SandboxId, DateTimeOffset ExpiresAt)
+public sealed record SandboxToken(string ThreadKey, string SandboxId, DateTimeOffset ExpiresAt, string? Address = null)
 {
     public const string Prefix = "sbx1.";
 
@@ -20,7 +22,7 @@ public sealed record SandboxToken(string ThreadKey, string SandboxId, DateTimeOf
     public string Sign(ReadOnlySpan<byte> key)
     {
         var payload = Base64Url(JsonSerializer.SerializeToUtf8Bytes(
-            new Payload(ThreadKey, SandboxId, ExpiresAt.ToUnixTimeSeconds()), SandboxTokenJson.Default.Payload));
+            new Payload(ThreadKey, SandboxId, ExpiresAt.ToUnixTimeSeconds(), Address), SandboxTokenJson.Default.Payload));
         return $"{Prefix}{payload}.{Base64Url(Mac(key, payload))}";
     }
 
@@ -69,7 +71,7 @@ public sealed record SandboxToken(string ThreadKey, string SandboxId, DateTimeOf
             return false;
         }
 
-        result = new SandboxToken(decoded.T, decoded.S, expires);
+        result = new SandboxToken(decoded.T, decoded.S, expires, string.IsNullOrEmpty(decoded.A) ? null : decoded.A);
         return true;
     }
 
@@ -88,7 +90,8 @@ public sealed record SandboxToken(string ThreadKey, string SandboxId, DateTimeOf
     internal sealed record Payload(
         [property: JsonPropertyName("t")] string T,
         [property: JsonPropertyName("s")] string S,
-        [property: JsonPropertyName("exp")] long Exp);
+        [property: JsonPropertyName("exp")] long Exp,
+        [property: JsonPropertyName("a"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? A = null);
 }
 
 [JsonSerializable(typeof(SandboxToken.Payload))]

@@ -11,9 +11,10 @@ internal sealed class SandboxTokenIssuer(IOptions<CentaurOptions> options, TimeP
 
     public bool IsConfigured => _key.Length > 0;
 
-    public string Issue(string threadKey, string sandboxId) =>
+    /// <summary>A token for the sandbox; with <paramref name="address"/>, valid at IronProxy from that address only.</summary>
+    public string Issue(string threadKey, string sandboxId, string? address = null) =>
         IsConfigured
-            ? new SandboxToken(threadKey, sandboxId, time.GetUtcNow() + SandboxToken.DefaultLifetime).Sign(_key)
+            ? new SandboxToken(threadKey, sandboxId, time.GetUtcNow() + SandboxToken.DefaultLifetime, address).Sign(_key)
             : throw new InvalidOperationException("Centaur:SandboxTokenKey is empty: sandboxes cannot be given tokens.");
 
     public bool TryValidate(string token, [NotNullWhen(true)] out SandboxToken? valid)

@@ -70,7 +70,7 @@ internal sealed class EgressForwarder(
 
     public Task ForwardAbsoluteAsync(HttpContext context, string rawTarget)
     {
-        if (!authenticator.TryAuthenticate(context.Request.Headers.ProxyAuthorization, out var identity))
+        if (!authenticator.TryAuthenticate(context.Request.Headers.ProxyAuthorization, context.Connection.RemoteIpAddress, out var identity))
         {
             return DenyUnauthenticatedAsync(context, EgressMode.Http);
         }
@@ -119,10 +119,11 @@ internal sealed class EgressForwarder(
         }
 
         SandboxIdentity? identity = null;
+        var remote = context.Connection.RemoteIpAddress;
         var authenticated = token is not null
-            ? authenticator.TryAuthenticateToken(token, out identity)
-            : authenticator.TryAuthenticate(context.Request.Headers.ProxyAuthorization, out identity)
-              || authenticator.TryAuthenticateToken(context.Request.Headers[SandboxTokenHeader], out identity);
+            ? authenticator.TryAuthenticateToken(token, remote, out identity)
+            : authenticator.TryAuthenticate(context.Request.Headers.ProxyAuthorization, remote, out identity)
+              || authenticator.TryAuthenticateToken(context.Request.Headers[SandboxTokenHeader], remote, out identity);
         context.Request.PathBase = context.Request.PathBase.Add("/" + routeName);
         context.Request.Path = routeEnd < 0 ? PathString.Empty : path[routeEnd..];
         if (!authenticated || identity is null)

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
+using System.Net;
 using System.Text;
 using Centaur.Api.Auth;
 using Microsoft.Extensions.Options;
@@ -12,8 +13,9 @@ namespace Centaur.IronProxy.Identity;
 /// (<c>http://sandbox:sbx1.…@ironproxy:5082</c>), which they send as Basic; Bearer is accepted too.
 /// Reverse mode authenticates every request, so tokens that verified are remembered (the exact string, until it
 /// expires): a sandbox's next request costs a lookup, not an HMAC and a JSON parse. Tokens that fail are never kept.
+/// A token bound to an address (a Kubernetes pod's) is accepted from that address only.
 /// </summary>
-internal sealed class SandboxAuthenticator(IOptions<SandboxTokenOptions> options, TimeProvider time)
+internal sealed class SandboxAuthenticator(IOptions<SandboxTokenOptions> options, TimeProvider time, ILogger<SandboxAuthenticator> logger)
 {
     // Tokens are per turn: a few per live sandbox. Past this the cache starts over rather than grow.
     private const int MaxCachedTokens = 10_000;
@@ -21,11 +23,30 @@ internal sealed class SandboxAuthenticator(IOptions<SandboxTokenOptions> options
     private readonly byte[] _key = Encoding.UTF8.GetBytes(options.Value.SandboxTokenKey);
     private readonly ConcurrentDictionary<string, (SandboxIdentity Identity, DateTimeOffset ExpiresAt)> _verified = new(StringComparer.Ordinal);
 
-    public bool TryAuthenticate(string? authorization, [NotNullWhen(true)] out SandboxIdentity? identity) =>
-        TryAuthenticateToken(ExtractToken(authorization), out identity);
+    /// <param name="remote">The connection's peer address: a token bound to an address is refused from any other.</param>
+    public bool TryAuthenticate(string? authorization, IPAddress? remote, [NotNullWhen(true)] out SandboxIdentity? identity) =>
+        TryAuthenticateToken(ExtractToken(authorization), remote, out identity);
 
     /// <summary>The raw token (reverse mode carries it bare, in a header or a path segment).</summary>
-    public bool TryAuthenticateToken(string? token, [NotNullWhen(true)] out SandboxIdentity? identity)
+    public bool TryAuthenticateToken(string? token, IPAddress? remote, [NotNullWhen(true)] out SandboxIdentity? identity)
+    {
+        if (!TryVerify(token, out identity))
+        {
+            return false;
+        }
+
+        if (!identity.MayComeFrom(remote))
+        {
+            // A pod's token used from somewhere else: leaked, so it is worth nothing (the caller answers 407).
+            logger.TokenFromOtherAddress(identity.SandboxId, remote?.ToString() ?? "a Unix socket", identity.Address!.ToString());
+            identity = null;
+            return false;
+        }
+
+        return true;
+    }
+
+    private bool TryVerify(string? token, [NotNullWhen(true)] out SandboxIdentity? identity)
     {
         identity = null;
         if (token is null)
@@ -51,7 +72,13 @@ internal sealed class SandboxAuthenticator(IOptions<SandboxTokenOptions> options
             return false;
         }
 
-        identity = new SandboxIdentity(valid.ThreadKey, valid.SandboxId);
+        identity = new SandboxIdentity(valid.ThreadKey, valid.SandboxId,
+            valid.Address is not null && IPAddress.TryParse(valid.Address, out var bound) ? SandboxIdentity.Normalize(bound) : null);
+        if (valid.Address is not null && identity.Address is null)
+        {
+            return false; // bound to something that is not an address: never valid
+        }
+
         if (_verified.Count >= MaxCachedTokens)
         {
             _verified.Clear();

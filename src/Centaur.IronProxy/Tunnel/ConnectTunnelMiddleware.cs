@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -63,7 +64,7 @@ internal sealed class ConnectTunnelMiddleware(
             return;
         }
 
-        if (!authenticator.TryAuthenticate(head.ProxyAuthorization, out var identity))
+        if (!authenticator.TryAuthenticate(head.ProxyAuthorization, (connection.RemoteEndPoint as IPEndPoint)?.Address, out var identity))
         {
             var denial = EgressDenial.ProxyAuthenticationRequired();
             Audit(head, null, denial.Status, "deny", denial.Code);

@@ -12,6 +12,9 @@ public sealed class ApiProcess : IAsyncDisposable
     public const string AdminKey = "ck_test_admin_key_0123456789";
     public const string AgentKey = "ck_test_agent_key_0123456789";
 
+    /// <summary>The key the API signs sandbox tokens with, so a test can read a token a sandbox was given.</summary>
+    public const string SandboxTokenKey = "test-sandbox-token-key-0123456789abcdef";
+
     private readonly ServiceProcess _service;
 
     public ApiProcess(string connectionString, IReadOnlyDictionary<string, string>? settings = null)
@@ -21,7 +24,7 @@ public sealed class ApiProcess : IAsyncDisposable
         var environment = new Dictionary<string, string>
         {
             ["ConnectionStrings__centaur"] = connectionString,
-            ["Centaur__SandboxTokenKey"] = "test-sandbox-token-key-0123456789abcdef",
+            ["Centaur__SandboxTokenKey"] = SandboxTokenKey,
             ["Centaur__LeaseSeconds"] = "3",
             ["Auth__BootstrapClients__tests-admin"] = AdminKey,
             ["Auth__BootstrapScopes__tests-admin"] = "agent,admin",

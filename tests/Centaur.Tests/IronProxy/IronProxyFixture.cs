@@ -89,8 +89,9 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
         ProxyCa = X509Certificate2.CreateFromPem(pem);
     }
 
-    public string Token(string threadKey, string sandboxId = "sbx-test", TimeSpan? lifetime = null) =>
-        new SandboxToken(threadKey, sandboxId, DateTimeOffset.UtcNow + (lifetime ?? TimeSpan.FromHours(1))).Sign(Encoding.UTF8.GetBytes(TokenKey));
+    /// <summary>A sandbox token as the API issues it; with <paramref name="address"/>, bound to it as a Kubernetes pod's is.</summary>
+    public string Token(string threadKey, string sandboxId = "sbx-test", TimeSpan? lifetime = null, string? address = null) =>
+        new SandboxToken(threadKey, sandboxId, DateTimeOffset.UtcNow + (lifetime ?? TimeSpan.FromHours(1)), address).Sign(Encoding.UTF8.GetBytes(TokenKey));
 
     /// <summary>-x URL with the token as userinfo, as a sandbox's HTTPS_PROXY carries it.</summary>
     public string ProxyArgument(string token) => $"http://sandbox:{token}@{ProxyUrl.Host}:{ProxyUrl.Port}";

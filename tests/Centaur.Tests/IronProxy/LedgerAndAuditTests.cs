@@ -80,34 +80,17 @@ public sealed class LedgerAndAuditTests(IronProxyFixture fixture)
     [Fact]
     public async Task AuditRowsStillGatheringWhenTheProxyStopsAreWrittenBeforeItExits()
     {
-        var caDirectory = Path.Combine(Path.GetTempPath(), $"centaur-proxy-ca-{Guid.NewGuid():N}");
-        try
-        {
-            // Rows gather for a minute here, so the request's row is still queued when the proxy is told to stop.
-            await using var proxy = await StandaloneProxy.StartAsync(fixture, caDirectory, Ct,
-                new Dictionary<string, string> { ["IronProxy__AuditFlushMilliseconds"] = "60000" });
-            var caFile = Path.Combine(caDirectory, "client-copy.pem");
-            using (var http = new HttpClient { BaseAddress = proxy.Url })
-            {
-                await File.WriteAllTextAsync(caFile, await http.GetStringAsync("/ca.pem", Ct), Ct);
-            }
+        // Rows gather for a minute here, so the request's row is still queued when the proxy is told to stop.
+        await using var proxy = await StandaloneProxy.StartWithOwnCaAsync(fixture, Ct,
+            new Dictionary<string, string> { ["IronProxy__AuditFlushMilliseconds"] = "60000" });
+        var marker = Guid.NewGuid().ToString("N");
+        var result = await Curl.RunAsync(Ct, "-x", proxy.ProxyArgument(fixture.Token("test:audit:stop")), "--cacert", proxy.CaFile, $"https://other.test/echo/{marker}");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal(0L, await CountAuditAsync(marker));
 
-            var marker = Guid.NewGuid().ToString("N");
-            var result = await Curl.RunAsync(Ct, "-x", proxy.ProxyArgument(fixture.Token("test:audit:stop")), "--cacert", caFile, $"https://other.test/echo/{marker}");
-            Assert.True(result.ExitCode == 0, result.Stderr);
-            Assert.Equal(0L, await CountAuditAsync(marker));
+        Assert.Equal(0, await proxy.TerminateAsync(TimeSpan.FromSeconds(30)));
 
-            Assert.Equal(0, await proxy.TerminateAsync(TimeSpan.FromSeconds(30)));
-
-            Assert.Equal(1L, await CountAuditAsync(marker));
-        }
-        finally
-        {
-            if (Directory.Exists(caDirectory))
-            {
-                Directory.Delete(caDirectory, recursive: true);
-            }
-        }
+        Assert.Equal(1L, await CountAuditAsync(marker));
     }
 
     [Fact]

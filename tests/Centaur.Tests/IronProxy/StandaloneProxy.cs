@@ -12,6 +12,7 @@ namespace Centaur.Tests.IronProxy;
 internal sealed class StandaloneProxy : IAsyncDisposable
 {
     private readonly Process _process;
+    private string? _ownedCaDirectory;
 
     private StandaloneProxy(Process process, int port)
     {
@@ -20,6 +21,22 @@ internal sealed class StandaloneProxy : IAsyncDisposable
     }
 
     public Uri Url { get; }
+
+    /// <summary>The proxy's CA certificate as a client trusts it (set by <see cref="StartWithOwnCaAsync"/>).</summary>
+    public string CaFile { get; private set; } = "";
+
+    /// <summary>A proxy with a CA of its own in a temporary folder (deleted on dispose), its certificate in <see cref="CaFile"/>.</summary>
+    public static async Task<StandaloneProxy> StartWithOwnCaAsync(
+        IronProxyFixture fixture, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var caDirectory = Path.Combine(Path.GetTempPath(), $"centaur-proxy-ca-{Guid.NewGuid():N}");
+        var proxy = await StartAsync(fixture, caDirectory, cancellationToken, settings);
+        proxy._ownedCaDirectory = caDirectory;
+        proxy.CaFile = Path.Combine(caDirectory, "client-copy.pem");
+        using var http = new HttpClient { BaseAddress = proxy.Url };
+        await File.WriteAllTextAsync(proxy.CaFile, await http.GetStringAsync("/ca.pem", cancellationToken), cancellationToken);
+        return proxy;
+    }
 
     public static async Task<StandaloneProxy> StartAsync(
         IronProxyFixture fixture, string caDirectory, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
@@ -91,6 +108,10 @@ internal sealed class StandaloneProxy : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_ownedCaDirectory is not null && Directory.Exists(_ownedCaDirectory))
+        {
+            Directory.Delete(_ownedCaDirectory, recursive: true);
+        }
     }
 
     private static string ProxyAssembly()

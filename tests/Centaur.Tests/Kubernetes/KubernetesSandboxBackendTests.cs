@@ -1,8 +1,10 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Centaur.Api.Auth;
 using Centaur.Api.Sandboxes;
 using Centaur.Api.Sandboxes.Kubernetes;
 using Centaur.Tests.Fakes.FakeKubeApi;
+using Centaur.Tests.Infrastructure;
 using k8s;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -70,13 +72,20 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         var setup = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_fake.HomeOf(Ns, "sbx-wire"), ".setup-line"), Ct))!;
         Assert.Equal(("cli:wire", "claude", 1800.0), (setup["thread_key"]!.GetValue<string>(), setup["harness"]!.GetValue<string>(), setup["turn_timeout_seconds"]!.GetValue<double>()));
         Assert.Empty(setup["prompt_layers"]!.AsArray()); // no overlay here: the pod's own base prompt only
-        Assert.StartsWith("sbx1.", setup["sandbox_token"]!.GetValue<string>(), StringComparison.Ordinal); // only over the wire, never in the pod spec
+        // Only over the wire, never in the pod spec; bound to the pod's IP, so IronProxy refuses it from anywhere else.
+        Assert.True(SandboxToken.TryValidate(setup["sandbox_token"]!.GetValue<string>(), Encoding.UTF8.GetBytes(ApiProcess.SandboxTokenKey), DateTimeOffset.UtcNow, out var token));
+        Assert.Equal(("cli:wire", "sbx-wire", "127.0.0.1"), (token.ThreadKey, token.SandboxId, token.Address));
 
         await using var wire = await backend.AttachAsync(info.SandboxId, Ct);
         await using var lines = wire.ReadAllAsync(Ct).GetAsyncEnumerator(Ct);
-        await wire.SendAsync(new JsonObject { ["type"] = "turn.start", ["turn_id"] = 1, ["text"] = "hello over the wire" }, Ct);
+        var turnToken = new SandboxToken("cli:wire", "sbx-wire", DateTimeOffset.UtcNow.AddHours(1)).Sign(Encoding.UTF8.GetBytes(ApiProcess.SandboxTokenKey));
+        await wire.SendAsync(new JsonObject { ["type"] = "turn.start", ["turn_id"] = 1, ["text"] = "hello over the wire", ["sandbox_token"] = turnToken }, Ct);
         var assistant = await NextAsync(lines);
         var done = await NextAsync(lines);
+        // A turn's fresh token (the control plane knows no address) reaches the pod bound to the pod's IP as well.
+        var turnLine = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_fake.HomeOf(Ns, "sbx-wire"), ".turn-line"), Ct))!;
+        Assert.True(SandboxToken.TryValidate(turnLine["sandbox_token"]!.GetValue<string>(), Encoding.UTF8.GetBytes(ApiProcess.SandboxTokenKey), DateTimeOffset.UtcNow, out var sent));
+        Assert.Equal(("cli:wire", "127.0.0.1"), (sent.ThreadKey, sent.Address));
 
         Assert.Equal("assistant", assistant["type"]!.GetValue<string>());
         Assert.Equal("turn.done", done["type"]!.GetValue<string>());
@@ -362,7 +371,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         var client = Track(_fake.CreateClient());
         var wrapped = Options.Create(options);
         var pool = new KubernetesWarmPool(client, wrapped, TimeProvider.System, NullLogger<KubernetesWarmPool>.Instance);
-        var tokens = new Centaur.Api.Auth.SandboxTokenIssuer(Options.Create(new Centaur.Api.CentaurOptions { SandboxTokenKey = "test-sandbox-token-key-0123456789abcdef" }), TimeProvider.System);
+        var tokens = new Centaur.Api.Auth.SandboxTokenIssuer(Options.Create(new Centaur.Api.CentaurOptions { SandboxTokenKey = ApiProcess.SandboxTokenKey }), TimeProvider.System);
         return (new KubernetesSandboxBackend(client, pool, wrapped, TimeProvider.System, NullLogger<KubernetesSandboxBackend>.Instance, tokens, prompts), pool);
     }
 

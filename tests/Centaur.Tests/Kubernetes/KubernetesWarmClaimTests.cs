@@ -87,7 +87,9 @@ public sealed class KubernetesWarmClaimTests(CentaurAppFixture fixture) : IAsync
         var file = Assert.Single(skill["files"]!.AsArray())!;
         Assert.Equal(("SKILL.md", "---\nname: deploy\n---\nHow we deploy."),
             (file["path"]!.GetValue<string>(), Encoding.UTF8.GetString(Convert.FromBase64String(file["content_base64"]!.GetValue<string>()))));
-        Assert.StartsWith("sbx1.", setup["sandbox_token"]!.GetValue<string>(), StringComparison.Ordinal);
+        // The token the control plane sent is issued again bound to the pod's IP (the fake kubelet's 127.0.0.1).
+        Assert.True(Centaur.Api.Auth.SandboxToken.TryValidate(setup["sandbox_token"]!.GetValue<string>(), Encoding.UTF8.GetBytes(ApiProcess.SandboxTokenKey), DateTimeOffset.UtcNow, out var token));
+        Assert.Equal((thread, warm, "127.0.0.1"), (token.ThreadKey, token.SandboxId, token.Address));
 
         // The pool refills behind the claim, and the claimed pod is the thread's, not retired with the pool's.
         var refilled = await WarmPodAsync(except: warm);

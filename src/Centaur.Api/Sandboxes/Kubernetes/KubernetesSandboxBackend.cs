@@ -31,6 +31,7 @@ internal sealed class KubernetesSandboxBackend(
     private readonly SandboxPodTemplate _template = new(options.Value);
     private readonly ConcurrentDictionary<string, int> _openWires = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _touched = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _addresses = new(StringComparer.Ordinal);
 
     public string Name => "kubernetes";
 
@@ -65,7 +66,7 @@ internal sealed class KubernetesSandboxBackend(
 
         try
         {
-            return await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed ? SandboxPods.ToInfo(claimed) : null;
+            return await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed ? Remember(SandboxPods.ToInfo(claimed).SandboxId, claimed) : null;
         }
         catch (Exception ex) when (ex is HttpOperationException or HttpRequestException)
         {
@@ -108,6 +109,7 @@ internal sealed class KubernetesSandboxBackend(
         }
 
         logger.PodReady(name, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        Remember(spec.SandboxId, pod);
         if (spec.ThreadKey is { } threadKey)
         {
             // A thread's sandbox is returned with its workspace assembled (the ISandboxBackend contract), so the
@@ -187,14 +189,53 @@ internal sealed class KubernetesSandboxBackend(
         }
     }
 
+    /// <summary>The pod's IP, for tokens that IronProxy accepts from that address only.</summary>
+    private SandboxInfo Remember(string sandboxId, V1Pod pod)
+    {
+        if (pod.Status?.PodIP is { Length: > 0 } address)
+        {
+            _addresses[sandboxId] = address;
+        }
+
+        return SandboxPods.ToInfo(pod);
+    }
+
+    /// <summary>
+    /// Every line on its way to the pod: setup lines are completed (<see cref="PrepareSetup"/>), and a sandbox token
+    /// any line carries (a turn's fresh one) is issued again bound to the pod's IP.
+    /// </summary>
+    private JsonObject PrepareLine(string sandboxId, JsonObject line)
+    {
+        if (SandboxWireMessages.TypeOf(line) is SandboxWireMessages.Setup or SandboxWireMessages.SetupAlias)
+        {
+            return PrepareSetup(sandboxId, line);
+        }
+
+        if (SandboxWireMessages.GetString(line, "sandbox_token") is { } token && tokens is { IsConfigured: true }
+            && _addresses.TryGetValue(sandboxId, out var address) && tokens.TryValidate(token, out var valid) && valid.Address is null)
+        {
+            line = (JsonObject)line.DeepClone();
+            line["sandbox_token"] = tokens.Issue(valid.ThreadKey, valid.SandboxId, address);
+        }
+
+        return line;
+    }
+
     /// <summary>
     /// Completes a setup line on its way to the pod (a cold start's, or the control plane's after a warm claim): the
-    /// overlay's prompt layers for the line's persona, its skills, the turn timeout and a token if it has none.
+    /// overlay's prompt layers for the line's persona, its skills, the turn timeout and a token bound to the pod's IP
+    /// (replacing one the control plane put there, which knows no address).
     /// </summary>
     private JsonObject PrepareSetup(string sandboxId, JsonObject line)
     {
         var threadKey = SandboxWireMessages.GetString(line, "thread_key");
-        var token = threadKey is not null && tokens is { IsConfigured: true } ? tokens.Issue(threadKey, sandboxId) : null;
+        var token = threadKey is not null && tokens is { IsConfigured: true } ? tokens.Issue(threadKey, sandboxId, _addresses.GetValueOrDefault(sandboxId)) : null;
+        if (token is not null && _addresses.ContainsKey(sandboxId))
+        {
+            line = (JsonObject)line.DeepClone();
+            line["sandbox_token"] = token;
+        }
+
         var layers = prompts?.LayersFor(SandboxWireMessages.GetString(line, "persona")) ?? [];
         var complete = SandboxWireMessages.Complete(line, token, layers, [], _options.TurnTimeout);
         if (prompts?.Skills() is { Count: > 0 } skills)
@@ -227,7 +268,12 @@ internal sealed class KubernetesSandboxBackend(
 
         _openWires.AddOrUpdate(name, 1, (_, n) => n + 1);
         Touch(name, force: true);
-        return new KubernetesSandboxWire(connection, name, logger, line => PrepareSetup(sandboxId, line), () => Touch(name, force: false), () =>
+        if (!_addresses.ContainsKey(sandboxId) && await SandboxPods.ReadAsync(client, _options.Namespace, name, cancellationToken) is { } attached)
+        {
+            Remember(sandboxId, attached);
+        }
+
+        return new KubernetesSandboxWire(connection, name, logger, line => PrepareLine(sandboxId, line), () => Touch(name, force: false), () =>
         {
             _openWires.AddOrUpdate(name, 0, (_, n) => Math.Max(0, n - 1));
             Touch(name, force: true);
@@ -249,6 +295,7 @@ internal sealed class KubernetesSandboxBackend(
 
     public Task StopAsync(string sandboxId, CancellationToken cancellationToken) => ApiCallAsync(async () =>
     {
+        _addresses.TryRemove(sandboxId, out _);
         var name = SandboxLabels.PodName(sandboxId);
         if (await SandboxPods.DeleteAsync(client, _options.Namespace, name, cancellationToken))
         {

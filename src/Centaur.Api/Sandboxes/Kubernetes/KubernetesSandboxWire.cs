@@ -15,15 +15,16 @@ internal sealed class KubernetesSandboxWire : ISandboxWire
     private readonly PodStreamConnection _connection;
     private readonly string _pod;
     private readonly ILogger _logger;
-    private readonly Func<JsonObject, JsonObject> _prepareSetup;
+    private readonly Func<JsonObject, JsonObject> _prepare;
     private readonly Action _onActivity;
     private readonly Func<ValueTask> _onDispose;
     private readonly Task _stderr;
     private int _disposed;
 
-    public KubernetesSandboxWire(PodStreamConnection connection, string pod, ILogger logger, Func<JsonObject, JsonObject> prepareSetup, Action onActivity, Func<ValueTask> onDispose)
+    /// <param name="prepare">Completes each line on its way to the pod (setup layers, tokens bound to the pod's address).</param>
+    public KubernetesSandboxWire(PodStreamConnection connection, string pod, ILogger logger, Func<JsonObject, JsonObject> prepare, Action onActivity, Func<ValueTask> onDispose)
     {
-        _prepareSetup = prepareSetup;
+        _prepare = prepare;
         _connection = connection;
         _pod = pod;
         _logger = logger;
@@ -34,11 +35,7 @@ internal sealed class KubernetesSandboxWire : ISandboxWire
 
     public async Task SendAsync(JsonObject line, CancellationToken cancellationToken)
     {
-        if (SandboxWireMessages.TypeOf(line) is SandboxWireMessages.Setup or SandboxWireMessages.SetupAlias)
-        {
-            // The per-thread layers are added here, so every setup line (cold start or warm claim) carries them.
-            line = _prepareSetup(line);
-        }
+        line = _prepare(line);
 
         var bytes = JsonSerializer.SerializeToUtf8Bytes(line);
         var framed = new byte[bytes.Length + 1];

@@ -11,7 +11,8 @@ internal sealed class FakeContainerRuntime
 {
     /// <summary>
     /// A stand-in for Centaur.Sandbox speaking the same NDJSON wire: sandbox.started at start, sandbox.setup writes
-    /// ~/.ready (and itself to ~/.setup-line, for tests to read) and answers sandbox.ready, turn.start answers an assistant line and turn.done echoing the text
+    /// ~/.ready (and itself to ~/.setup-line, for tests to read) and answers sandbox.ready, turn.start (kept in ~/.turn-line)
+    /// answers an assistant line and turn.done echoing the text
     /// ("slow" waits 30 s first when SLOW_TURNS is set, so a test can delete the pod mid-turn).
     /// </summary>
     public const string EchoSandboxScript = """
@@ -23,6 +24,7 @@ internal sealed class FakeContainerRuntime
               touch "$HOME/.ready"
               printf '{"type":"sandbox.ready","sandbox_id":"%s"}\n' "$CENTAUR_SANDBOX_ID" ;;
             *'"type":"turn.start"'*)
+              printf '%s\n' "$line" > "$HOME/.turn-line"
               id=$(printf '%s' "$line" | sed -n 's/.*"turn_id":\([0-9]*\).*/\1/p')
               text=$(printf '%s' "$line" | sed -n 's/.*"text":"\([^"]*\)".*/\1/p')
               if [ "$text" = "slow" ] && [ -n "$SLOW_TURNS" ]; then sleep 30; fi
