@@ -229,8 +229,9 @@ internal sealed class KubernetesSandboxBackend(
     private JsonObject PrepareSetup(string sandboxId, JsonObject line)
     {
         var threadKey = SandboxWireMessages.GetString(line, "thread_key");
-        var token = threadKey is not null && tokens is { IsConfigured: true } ? tokens.Issue(threadKey, sandboxId, _addresses.GetValueOrDefault(sandboxId)) : null;
-        if (token is not null && _addresses.ContainsKey(sandboxId))
+        var address = _addresses.GetValueOrDefault(sandboxId);
+        var token = threadKey is not null && tokens is { IsConfigured: true } ? tokens.Issue(threadKey, sandboxId, address) : null;
+        if (token is not null && address is not null)
         {
             line = (JsonObject)line.DeepClone();
             line["sandbox_token"] = token;
