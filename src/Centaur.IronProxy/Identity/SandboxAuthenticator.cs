@@ -72,12 +72,13 @@ internal sealed class SandboxAuthenticator(IOptions<SandboxTokenOptions> options
             return false;
         }
 
-        identity = new SandboxIdentity(valid.ThreadKey, valid.SandboxId,
-            valid.Address is not null && IPAddress.TryParse(valid.Address, out var bound) ? SandboxIdentity.Normalize(bound) : null);
-        if (valid.Address is not null && identity.Address is null)
+        IPAddress? bound = null;
+        if (valid.Address is not null && !IPAddress.TryParse(valid.Address, out bound))
         {
             return false; // bound to something that is not an address: never valid
         }
+
+        identity = new SandboxIdentity(valid.ThreadKey, valid.SandboxId, bound is null ? null : SandboxIdentity.Normalize(bound));
 
         if (_verified.Count >= MaxCachedTokens)
         {

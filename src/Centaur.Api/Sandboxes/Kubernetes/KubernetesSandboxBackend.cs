@@ -66,7 +66,7 @@ internal sealed class KubernetesSandboxBackend(
 
         try
         {
-            return await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed ? Remember(SandboxPods.ToInfo(claimed).SandboxId, claimed) : null;
+            return await pool.TryClaimAsync(threadKey, cancellationToken) is { } claimed ? Remember(claimed) : null;
         }
         catch (Exception ex) when (ex is HttpOperationException or HttpRequestException)
         {
@@ -109,7 +109,7 @@ internal sealed class KubernetesSandboxBackend(
         }
 
         logger.PodReady(name, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        Remember(spec.SandboxId, pod);
+        Remember(pod);
         if (spec.ThreadKey is { } threadKey)
         {
             // A thread's sandbox is returned with its workspace assembled (the ISandboxBackend contract), so the
@@ -189,15 +189,16 @@ internal sealed class KubernetesSandboxBackend(
         }
     }
 
-    /// <summary>The pod's IP, for tokens that IronProxy accepts from that address only.</summary>
-    private SandboxInfo Remember(string sandboxId, V1Pod pod)
+    /// <summary>Keeps the pod's IP, for tokens that IronProxy accepts from that address only.</summary>
+    private SandboxInfo Remember(V1Pod pod)
     {
+        var info = SandboxPods.ToInfo(pod);
         if (pod.Status?.PodIP is { Length: > 0 } address)
         {
-            _addresses[sandboxId] = address;
+            _addresses[info.SandboxId] = address;
         }
 
-        return SandboxPods.ToInfo(pod);
+        return info;
     }
 
     /// <summary>
@@ -271,7 +272,7 @@ internal sealed class KubernetesSandboxBackend(
         Touch(name, force: true);
         if (!_addresses.ContainsKey(sandboxId) && await SandboxPods.ReadAsync(client, _options.Namespace, name, cancellationToken) is { } attached)
         {
-            Remember(sandboxId, attached);
+            Remember(attached);
         }
 
         return new KubernetesSandboxWire(connection, name, logger, line => PrepareLine(sandboxId, line), () => Touch(name, force: false), () =>
