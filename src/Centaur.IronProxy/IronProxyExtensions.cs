@@ -9,7 +9,6 @@ using Centaur.IronProxy.Tunnel;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Instrumentation.AspNetCore;
 
 namespace Centaur.IronProxy;
 
@@ -50,13 +49,9 @@ internal static class IronProxyExtensions
         services.AddSingleton<ConnectTunnelMiddleware>();
         services.AddHttpForwarder();
 
-        // A sandbox's request is traced by its egress span, inside the turn that made it (TurnTraces); a server
-        // span as well would put a second, parentless trace in the store for every call a sandbox makes.
-        services.Configure<AspNetCoreTraceInstrumentationOptions>(tracing =>
-        {
-            var inner = tracing.Filter;
-            tracing.Filter = context => EgressMiddleware.IsOwnEndpoint(context) && (inner is null || inner(context));
-        });
+        // ASP.NET Core starts an activity for every request whenever this category logs at all (for its log scope):
+        // an egress request has its own span, and the proxy's request start and finish lines are not worth one.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 
         services.AddHealthChecks()
             .AddCheck<PolicyStore>("policy")

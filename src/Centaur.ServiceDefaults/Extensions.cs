@@ -22,9 +22,13 @@ public static class Extensions
     /// <summary>Every ActivitySource and Meter that Centaur's own code emits; registered once here.</summary>
     public const string TelemetryPrefix = "Centaur.";
 
-    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    /// <param name="instrumentHttp">
+    /// ASP.NET Core's and HttpClient's spans and metrics for every request served and sent; off for a service that
+    /// describes each request with telemetry of its own.
+    /// </param>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, bool instrumentHttp = true) where TBuilder : IHostApplicationBuilder
     {
-        builder.AddBasicServiceDefaults();
+        builder.AddBasicServiceDefaults(instrumentHttp);
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
@@ -35,15 +39,15 @@ public static class Extensions
     }
 
     /// <summary>For processes that make no outgoing HTTP calls of their own through HttpClientFactory.</summary>
-    public static TBuilder AddBasicServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    public static TBuilder AddBasicServiceDefaults<TBuilder>(this TBuilder builder, bool instrumentHttp = true) where TBuilder : IHostApplicationBuilder
     {
-        builder.ConfigureOpenTelemetry();
+        builder.ConfigureOpenTelemetry(instrumentHttp);
         builder.AddDefaultHealthChecks();
         builder.Services.AddHostedService<FailedServiceExitCode>();
         return builder;
     }
 
-    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder, bool instrumentHttp = true) where TBuilder : IHostApplicationBuilder
     {
         builder.Logging.AddOpenTelemetry(logging =>
         {
@@ -52,20 +56,27 @@ public static class Extensions
         });
 
         builder.Services.AddOpenTelemetry()
-            .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation()
-                .AddMeter(TelemetryPrefix + "*")
-                .AddMeter("Npgsql"))
-            .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
-                .AddSource(TelemetryPrefix + "*")
-                .AddSource("Npgsql")
-                // Health probes every few seconds would drown the real traces.
-                .AddAspNetCoreInstrumentation(o => o.Filter = context =>
-                    !context.Request.Path.StartsWithSegments(HealthPath) && !context.Request.Path.StartsWithSegments(AlivePath))
-                .AddHttpClientInstrumentation());
+            .WithMetrics(metrics =>
+            {
+                if (instrumentHttp)
+                {
+                    metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                }
+
+                metrics.AddRuntimeInstrumentation().AddMeter(TelemetryPrefix + "*").AddMeter("Npgsql");
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(builder.Environment.ApplicationName).AddSource(TelemetryPrefix + "*").AddSource("Npgsql");
+                if (instrumentHttp)
+                {
+                    // Health probes every few seconds would drown the real traces.
+                    tracing
+                        .AddAspNetCoreInstrumentation(o => o.Filter = context =>
+                            !context.Request.Path.StartsWithSegments(HealthPath) && !context.Request.Path.StartsWithSegments(AlivePath))
+                        .AddHttpClientInstrumentation();
+                }
+            });
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {

@@ -145,7 +145,7 @@ internal sealed class EgressForwarder(
     private async Task ForwardAsync(HttpContext context, EgressContext egress, string destinationPrefix, EgressDenial? denial)
     {
         var started = Stopwatch.GetTimestamp();
-        using var span = await traces.StartEgressAsync(egress.Identity.ThreadKey, egress.Host, context.RequestAborted);
+        using var span = await traces.StartEgressAsync(egress.Identity.ThreadKey, egress.Host, context.Request.Headers.TraceParent, context.RequestAborted);
         context.Features.Set(egress);
         var requestBody = new CountingStream(context.Request.Body);
         var responseBody = new CountingStream(context.Response.Body);
@@ -189,7 +189,8 @@ internal sealed class EgressForwarder(
             context.Response.Body = responseBody.Inner;
             span?.SetTag("http.response.status_code", context.Response.StatusCode);
             span?.SetTag("centaur.egress.decision", egress.Decision);
-            EgressMetrics.Record(egress.Host, context.Response.StatusCode, egress.Decision, egress.Injected);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            EgressMetrics.Record(egress.Host, context.Response.StatusCode, egress.Decision, egress.Injected, elapsed);
             audit.Write(new AuditRecord(
                 time.GetUtcNow(),
                 egress.Identity.ThreadKey,
@@ -203,7 +204,7 @@ internal sealed class EgressForwarder(
                 context.Response.StatusCode,
                 requestBody.Count,
                 responseBody.Count,
-                Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                elapsed.TotalMilliseconds,
                 egress.Injected is null ? [] : [.. egress.Injected],
                 egress.Decision,
                 egress.Reason));

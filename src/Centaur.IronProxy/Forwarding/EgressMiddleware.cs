@@ -9,12 +9,6 @@ namespace Centaur.IronProxy.Forwarding;
 /// </summary>
 internal sealed class EgressMiddleware(RequestDelegate next, EgressForwarder forwarder)
 {
-    /// <summary>The proxy's own endpoints (health, the CA certificate); anything else a client sends is egress.</summary>
-    public static bool IsOwnEndpoint(HttpContext context) =>
-        context.Features.Get<TunnelFeature>() is null
-        && context.Request.Path.Value is "/ca.pem" or Extensions.HealthPath or Extensions.AlivePath
-        && context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget.StartsWith('/');
-
     public Task InvokeAsync(HttpContext context)
     {
         if (context.Features.Get<TunnelFeature>() is { } tunnel)

@@ -35,7 +35,8 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
     private volatile bool _notified;
 
     /// <summary>Starts the egress span for one request: a child of the thread's running turn when there is one.</summary>
-    public async ValueTask<Activity?> StartEgressAsync(string threadKey, string host, CancellationToken cancellationToken)
+    /// <param name="clientTraceParent">The request's own <c>traceparent</c>, if the client sent one.</param>
+    public async ValueTask<Activity?> StartEgressAsync(string threadKey, string host, string? clientTraceParent, CancellationToken cancellationToken)
     {
         if (!Source.HasListeners())
         {
@@ -43,14 +44,14 @@ internal sealed class TurnTraces(NpgsqlDataSource dataSource, TimeProvider time)
         }
 
         var parent = await TurnOfAsync(threadKey, cancellationToken);
-        if (parent == default && Activity.Current is { HasRemoteParent: true } server)
+        if (parent == default && clientTraceParent is not null && ActivityContext.TryParse(clientTraceParent, null, isRemote: true, out var client))
         {
             // No turn running: a client that sent its own trace context keeps the call in its trace.
-            parent = new ActivityContext(server.TraceId, server.ParentSpanId, ActivityTraceFlags.Recorded, isRemote: true);
+            parent = client;
         }
 
-        // The server span of an egress request is not recorded (IronProxyExtensions), so it is never the parent:
-        // without a turn the egress span starts a trace. (Only this async method's context changes.)
+        // The proxy records no server spans (Program.cs), so nothing else is a parent: without a turn or a client's
+        // context the egress span starts a trace. (Only this async method's context changes.)
         Activity.Current = null;
         var activity = Source.StartActivity($"egress {host}", ActivityKind.Client, parent);
         activity?.SetTag("server.address", host);

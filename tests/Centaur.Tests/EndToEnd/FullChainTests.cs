@@ -107,7 +107,7 @@ public sealed class FullChainTests(FullChainFixture fixture)
         [
             ("api", "centaur.executions"), ("api", "centaur.turn.duration"), ("api", "centaur.turn.time_to_first_token"),
             ("api", "centaur.sandboxes"), ("api", "centaur.sandbox.warm_pool"),
-            ("ironproxy", "centaur.proxy.requests"), ("ironproxy", "centaur.proxy.credentials_injected"),
+            ("ironproxy", "centaur.proxy.requests"), ("ironproxy", "centaur.proxy.request.duration"), ("ironproxy", "centaur.proxy.credentials_injected"),
             ("slack", "centaur.slack.deliveries_received"), ("slack", "centaur.slack.answers_delivered"),
         ];
         try
