@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
+using Centaur.Api.Auth;
 
 namespace Centaur.Tests.Infrastructure;
 
@@ -14,6 +16,13 @@ public sealed class ApiProcess : IAsyncDisposable
 
     /// <summary>The key the API signs sandbox tokens with, so a test can read a token a sandbox was given.</summary>
     public const string SandboxTokenKey = "test-sandbox-token-key-0123456789abcdef";
+
+    /// <summary>A token a sandbox was given, verified with <see cref="SandboxTokenKey"/> (the assertion fails if it does not verify).</summary>
+    public static SandboxToken ReadSandboxToken(string token)
+    {
+        Assert.True(SandboxToken.TryValidate(token, Encoding.UTF8.GetBytes(SandboxTokenKey), DateTimeOffset.UtcNow, out var valid), "the sandbox token verifies");
+        return valid;
+    }
 
     private readonly ServiceProcess _service;
 

@@ -94,7 +94,10 @@ public sealed partial class IronProxyFixture : CentaurAppFixture, IAsyncLifetime
         new SandboxToken(threadKey, sandboxId, DateTimeOffset.UtcNow + (lifetime ?? TimeSpan.FromHours(1)), address).Sign(Encoding.UTF8.GetBytes(TokenKey));
 
     /// <summary>-x URL with the token as userinfo, as a sandbox's HTTPS_PROXY carries it.</summary>
-    public string ProxyArgument(string token) => $"http://sandbox:{token}@{ProxyUrl.Host}:{ProxyUrl.Port}";
+    public string ProxyArgument(string token) => ProxyArgument(ProxyUrl, token);
+
+    /// <summary>-x URL for the proxy at <paramref name="proxy"/> with the token as userinfo.</summary>
+    public static string ProxyArgument(Uri proxy, string token) => $"http://sandbox:{token}@{proxy.Host}:{proxy.Port}";
 
     /// <summary>PUT to the API's egress endpoints; returns the policy version the change produced.</summary>
     public static async Task<long> PutAsync(HttpClient api, string path, object body, CancellationToken cancellationToken)

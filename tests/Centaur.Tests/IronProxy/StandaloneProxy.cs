@@ -83,7 +83,7 @@ internal sealed class StandaloneProxy : IAsyncDisposable
     }
 
     /// <summary>-x URL with the token as userinfo, as a sandbox's HTTPS_PROXY carries it.</summary>
-    public string ProxyArgument(string token) => $"http://sandbox:{token}@{Url.Host}:{Url.Port}";
+    public string ProxyArgument(string token) => IronProxyFixture.ProxyArgument(Url, token);
 
     /// <summary>Asks for a clean stop (SIGTERM, what Kubernetes sends) and returns the exit code.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)

@@ -73,7 +73,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         Assert.Equal(("cli:wire", "claude", 1800.0), (setup["thread_key"]!.GetValue<string>(), setup["harness"]!.GetValue<string>(), setup["turn_timeout_seconds"]!.GetValue<double>()));
         Assert.Empty(setup["prompt_layers"]!.AsArray()); // no overlay here: the pod's own base prompt only
         // Only over the wire, never in the pod spec; bound to the pod's IP, so IronProxy refuses it from anywhere else.
-        Assert.True(SandboxToken.TryValidate(setup["sandbox_token"]!.GetValue<string>(), Encoding.UTF8.GetBytes(ApiProcess.SandboxTokenKey), DateTimeOffset.UtcNow, out var token));
+        var token = ApiProcess.ReadSandboxToken(setup["sandbox_token"]!.GetValue<string>());
         Assert.Equal(("cli:wire", "sbx-wire", "127.0.0.1"), (token.ThreadKey, token.SandboxId, token.Address));
 
         await using var wire = await backend.AttachAsync(info.SandboxId, Ct);
@@ -84,7 +84,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         var done = await NextAsync(lines);
         // A turn's fresh token (the control plane knows no address) reaches the pod bound to the pod's IP as well.
         var turnLine = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_fake.HomeOf(Ns, "sbx-wire"), ".turn-line"), Ct))!;
-        Assert.True(SandboxToken.TryValidate(turnLine["sandbox_token"]!.GetValue<string>(), Encoding.UTF8.GetBytes(ApiProcess.SandboxTokenKey), DateTimeOffset.UtcNow, out var sent));
+        var sent = ApiProcess.ReadSandboxToken(turnLine["sandbox_token"]!.GetValue<string>());
         Assert.Equal(("cli:wire", "127.0.0.1"), (sent.ThreadKey, sent.Address));
 
         Assert.Equal("assistant", assistant["type"]!.GetValue<string>());

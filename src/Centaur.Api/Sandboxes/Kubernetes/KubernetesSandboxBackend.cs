@@ -232,14 +232,13 @@ internal sealed class KubernetesSandboxBackend(
         var threadKey = SandboxWireMessages.GetString(line, "thread_key");
         var address = _addresses.GetValueOrDefault(sandboxId);
         var token = threadKey is not null && tokens is { IsConfigured: true } ? tokens.Issue(threadKey, sandboxId, address) : null;
-        if (token is not null && address is not null)
-        {
-            line = (JsonObject)line.DeepClone();
-            line["sandbox_token"] = token;
-        }
-
         var layers = prompts?.LayersFor(SandboxWireMessages.GetString(line, "persona")) ?? [];
         var complete = SandboxWireMessages.Complete(line, token, layers, [], _options.TurnTimeout);
+        if (token is not null && address is not null)
+        {
+            complete["sandbox_token"] = token; // Complete keeps a token the line has; the bound one replaces it
+        }
+
         if (prompts?.Skills() is { Count: > 0 } skills)
         {
             complete["skills"] ??= new JsonArray([.. skills.Select(s => (JsonNode)new JsonObject
