@@ -4,9 +4,13 @@
 // The floor for the proxy benchmark: YARP's IHttpForwarder on Kestrel and nothing else (no identity, policy,
 // credential swap, audit, telemetry), with the same upstream client settings as IronProxy (HTTP/2 first, no
 // decompression, cookies or redirects). What IronProxy costs above this row is its own work; what this row costs
-// above direct is the price of any Kestrel + YARP hop on these cores.
+// above direct is the price of any Kestrel + YARP hop on these cores. With --tls-port it also terminates TLS (a
+// self-signed ECDSA certificate, HTTP/1.1 and HTTP/2), the floor for the MITM path: a CONNECT tunnel is a TLS hop.
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Yarp.ReverseProxy.Forwarder;
 
 var port = int.Parse(args[Array.IndexOf(args, "--port") + 1], CultureInfo.InvariantCulture);
@@ -15,7 +19,19 @@ var upstream = args[Array.IndexOf(args, "--upstream") + 1];
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 builder.Services.AddHttpForwarder();
-builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+var tlsPort = Array.IndexOf(args, "--tls-port") is var at and >= 0 ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 0;
+builder.WebHost.ConfigureKestrel(k =>
+{
+    k.Listen(IPAddress.Loopback, port);
+    if (tlsPort > 0)
+    {
+        k.Listen(IPAddress.Loopback, tlsPort, l =>
+        {
+            l.Protocols = HttpProtocols.Http1AndHttp2;
+            l.UseHttps(SelfSigned());
+        });
+    }
+});
 var app = builder.Build();
 
 using var invoker = new HttpMessageInvoker(new SocketsHttpHandler
@@ -37,3 +53,15 @@ var config = new ForwarderRequestConfig
 var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
 app.Run(async context => await forwarder.SendAsync(context, upstream, invoker, config, HttpTransformer.Default));
 app.Run();
+
+static X509Certificate2 SelfSigned()
+{
+    using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    var request = new CertificateRequest("CN=bench.test", key, HashAlgorithmName.SHA256);
+    var san = new SubjectAlternativeNameBuilder();
+    san.AddDnsName("bench.test");
+    san.AddIpAddress(IPAddress.Loopback);
+    request.CertificateExtensions.Add(san.Build());
+    using var self = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
+    return X509CertificateLoader.LoadPkcs12(self.Export(X509ContentType.Pkcs12), null);
+}

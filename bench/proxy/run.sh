@@ -65,12 +65,14 @@ pids+=($!)
 wait_http "https://127.0.0.1:$up_port/"
 up_pid=$(pgrep -P "${pids[-1]}" | head -1); up_pid=${up_pid:-${pids[-1]}}
 
-# The floor: a bare YARP forwarder to the same upstream (no policy, audit or telemetry), for reference.
-bare_port=$(free_port)
-dotnet run bench/proxy/bare-forwarder.cs -c Release -- --port "$bare_port" --upstream "https://127.0.0.1:$up_port" >"$work/bare.log" 2>&1 &
+# The floor: a bare YARP forwarder to the same upstream (no policy, audit or telemetry), for reference; its second
+# port terminates TLS first, the floor for the MITM path (hey speaks TLS to it as it does inside a CONNECT tunnel).
+bare_port=$(free_port); bare_tls_port=$(free_port)
+dotnet run bench/proxy/bare-forwarder.cs -c Release -- --port "$bare_port" --tls-port "$bare_tls_port" --upstream "https://127.0.0.1:$up_port" >"$work/bare.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$bare_port/v1/messages"
-bare_pid=$(pgrep -P "${pids[-1]}" | head -1); bare_pid=${bare_pid:-${pids[-1]}}
+# The listener's owner is the forwarder itself (dotnet run's child); CPU is read from that process.
+bare_pid=$(ss -ltnpH "sport = :$bare_port" | grep -oP 'pid=\K[0-9]+' | head -1)
 
 psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d centaur \
   -v connect_to="127.0.0.1:$up_port" -v ca="$(cat "$work/upstream-ca.pem")" <<'SQL'
@@ -133,13 +135,21 @@ run_hey() {
 direct="https://127.0.0.1:$up_port/v1/messages"
 reverse="http://127.0.0.1:$px_port/bench/v1/messages"
 bare="http://127.0.0.1:$bare_port/v1/messages"
+bare_tls="https://127.0.0.1:$bare_tls_port/v1/messages"
 declare -A sum_rps sum_p50 sum_p99 sum_hop sum_up sum_pg
 add() { local k=$1 r; read -r r p50 p99 <<<"$2"; sum_rps[$k]=$(awk -v a="${sum_rps[$k]:-0}" -v b="$r" 'BEGIN{print a+b}'); sum_p50[$k]=$(awk -v a="${sum_p50[$k]:-0}" -v b="$p50" 'BEGIN{print a+b}'); sum_p99[$k]=$(awk -v a="${sum_p99[$k]:-0}" -v b="$p99" 'BEGIN{print a+b}'); }
 
 # CPU time per request of the hop in the middle (IronProxy or the bare forwarder) and of the upstream, from /proc:
 # unlike throughput it hardly depends on what else the machine runs, and it is what a 2-core box runs out of.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-pg_ticks() { local t=0 pid; for pid in $(pg_pids); do t=$(( t + $(ticks "$pid" 2>/dev/null || echo 0) )); done; echo "$t"; }
+# Postgres: the postmaster's own and its reaped children's time (cutime + cstime keep what exited backends spent),
+# plus the backends alive now.
+pg_ticks() {
+  local pm t pid; pm=$(head -1 "$work/pg/postmaster.pid")
+  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+  for pid in $(pgrep -P "$pm"); do t=$(( t + $(ticks "$pid" 2>/dev/null || echo 0) )); done
+  echo "$t"
+}
 per_request() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$2" -v d="$DURATION" 'BEGIN { print (r > 0 ? t * 1e6 / hz / (r * d) : 0) }'; }
 # cell KEY HOP_PID(0: none) TOOL ARGS...: one measurement, added to the sums
 cell() {
@@ -163,7 +173,7 @@ hey -z 2s -c 1 -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: cent
 wrk -t "$THREADS" -c "$warm_c" -d"${WARMUP}s" -H "X-Centaur-Sandbox-Token: $token" -H "x-api-key: centaur-placeholder:bench" "$reverse" >/dev/null
 hey -z "${WARMUP}s" -c "$warm_c" -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages >/dev/null
 wrk -t "$THREADS" -c "$warm_c" -d5s "$direct" >/dev/null; hey -z 5s -c "$warm_c" "$direct" >/dev/null
-wrk -t "$THREADS" -c "$warm_c" -d"${WARMUP}s" "$bare" >/dev/null
+wrk -t "$THREADS" -c "$warm_c" -d"${WARMUP}s" "$bare" >/dev/null; hey -z "${WARMUP}s" -c "$warm_c" "$bare_tls" >/dev/null
 high=$(echo $CONNECTIONS | awk '{print $NF}')
 for round in $(seq 1 "$ROUNDS"); do
   for shape in $shapes; do
@@ -180,6 +190,7 @@ for round in $(seq 1 "$ROUNDS"); do
       cell "wrk-bare-$c-$shape" "$bare_pid" run_wrk "$c" "$bare"
       cell "hey-direct-$c-$shape" 0 run_hey "$c" "$direct"
       cell "hey-mitm-$c-$shape" "$px_pid" run_hey "$c" -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages
+      cell "hey-baretls-$c-$shape" "$bare_pid" run_hey "$c" "$bare_tls"
     done
   done
 done
@@ -204,10 +215,10 @@ printf '%-8s %-26s %-8s %4s %10s %9s %9s %10s %12s %10s %10s %10s\n' tool path c
 for shape in $shapes; do
   for c in $CONNECTIONS; do
     [ "$shape" = shared ] || [ "$c" = "$high" ] || continue
-    for pair in "wrk direct" "wrk reverse" "wrk bare" "hey direct" "hey mitm"; do
+    for pair in "wrk direct" "wrk reverse" "wrk bare" "hey direct" "hey mitm" "hey baretls"; do
       read -r tool path <<<"$pair"
       k="$tool-$path-$c-$shape"; base="$tool-direct-$c-$shape"
-      case $path in mitm) label='MITM (CONNECT+TLS)';; reverse) label='reverse (/bench route)';; bare) label='bare YARP (floor)';; *) label='direct (baseline)';; esac
+      case $path in mitm) label='MITM (CONNECT+TLS)';; reverse) label='reverse (/bench route)';; bare) label='bare YARP (floor)';; baretls) label='bare YARP + TLS (floor)';; *) label='direct (baseline)';; esac
       awk -v t="$tool" -v p="$path" -v s="$shape" -v c="$c" -v n="$ROUNDS" -v r="${sum_rps[$k]}" -v a="${sum_p50[$k]}" -v b="${sum_p99[$k]}" \
           -v br="${sum_rps[$base]}" -v ba="${sum_p50[$base]}" -v label="$label" -v hop="${sum_hop[$k]:-}" -v up="${sum_up[$k]}" -v pg="${sum_pg[$k]}" \
         'BEGIN { printf "%-8s %-26s %-8s %4d %10.0f %9.2f %9.2f %10.2f %12.2f %10s %10.1f %10.1f\n", t, label, s, c, r/n, a/n, b/n, r/br, (a-ba)/n, hop == "" ? "-" : sprintf("%.1f", hop/n), up/n, pg/n }'
@@ -219,6 +230,7 @@ printf 'handshake p50 (curl time_appconnect, new connection each, %d each): dire
   "$HANDSHAKES" "$hs_direct" "$hs_cached" "$hs_minted"
 echo "cores: shared = tool, upstream and hop on every core; own = tool and upstream on core 0, the hop and its Postgres on core 1"
 echo "bare YARP: the same upstream through YARP's forwarder alone (no identity, policy, audit, telemetry): the floor for any Kestrel + YARP hop"
+echo "bare YARP + TLS: the same forwarder behind Kestrel's own TLS (hey speaks TLS to it, as inside a tunnel): the floor for the MITM path"
 echo "hop_cpu_us / up_cpu_us / pg_cpu_us: CPU time per request of the proxy (or bare forwarder), the upstream and Postgres (the audit), from /proc"
 
 # For bench/run: RESULT|figure|measured|baseline|unit|target. The issue's targets: added p50 at concurrency 1;
@@ -244,12 +256,17 @@ done
 printf 'RESULT|proxy: MITM handshake, leaf cached, p50 (vs a direct TLS handshake)|%.3f|%.3f|ms|\n' "$hs_cached" "$hs_direct"
 printf 'RESULT|proxy: MITM handshake, leaf cached, p50 (vs a new host: leaf minted)|%.3f|%.3f|ms|ratio<1\n' "$hs_cached" "$hs_minted"
 for shape in $shapes; do
-  awk -v c="$high" -v n="$ROUNDS" -v r="${sum_rps[wrk-bare-$high-$shape]}" -v br="${sum_rps[wrk-direct-$high-$shape]}" \
-      -v s="$([ "$shape" = own ] && echo 'on its own core' || echo 'shared cores')" \
-    'BEGIN { printf "RESULT|proxy: bare YARP forwarder (floor), c=%d, %s, throughput (vs direct)|%.0f|%.0f|req/s|\n", c, s, r/n, br/n }'
+  for pair in "wrk bare" "hey baretls"; do
+    read -r tool path <<<"$pair"
+    awk -v c="$high" -v n="$ROUNDS" -v r="${sum_rps[$tool-$path-$high-$shape]}" -v br="${sum_rps[$tool-direct-$high-$shape]}" \
+        -v s="$([ "$shape" = own ] && echo 'on its own core' || echo 'shared cores')" -v label="$([ "$path" = bare ] && echo 'bare YARP forwarder' || echo 'bare YARP forwarder behind TLS')" \
+      'BEGIN { printf "RESULT|proxy: %s (floor), c=%d, %s, throughput (vs direct)|%.0f|%.0f|req/s|\n", label, c, s, r/n, br/n }'
+  done
 done
-for pair in "wrk reverse" "hey mitm"; do
-  read -r tool path <<<"$pair"
-  awk -v c="$high" -v n="$ROUNDS" -v m="${sum_hop[$tool-$path-$high-shared]}" -v b="${sum_hop[wrk-bare-$high-shared]}" -v label="$([ "$path" = mitm ] && echo 'MITM' || echo 'reverse')" \
-    'BEGIN { printf "RESULT|proxy: %s, c=%d, IronProxy CPU per request (vs bare YARP forwarder)|%.1f|%.1f|us|\n", label, c, m/n, b/n }'
+# Each IronProxy path against its own floor: reverse against the bare forwarder, MITM against it behind TLS.
+for pair in "wrk reverse bare" "hey mitm baretls"; do
+  read -r tool path floor <<<"$pair"
+  awk -v c="$high" -v n="$ROUNDS" -v m="${sum_hop[$tool-$path-$high-shared]}" -v b="${sum_hop[$tool-$floor-$high-shared]}" \
+      -v label="$([ "$path" = mitm ] && echo 'MITM' || echo 'reverse')" -v fl="$([ "$path" = mitm ] && echo 'bare YARP forwarder behind TLS' || echo 'bare YARP forwarder')" \
+    'BEGIN { printf "RESULT|proxy: %s, c=%d, IronProxy CPU per request (vs %s)|%.1f|%.1f|us|\n", label, c, fl, m/n, b/n }'
 done
