@@ -83,6 +83,10 @@ internal sealed class HarnessContext(SandboxEnvironment environment, SandboxSetu
             // The proxy authenticates the sandbox by the token in the proxy URL's userinfo (Proxy-Authorization: Basic).
             var proxy = sandboxToken is null ? egress : egress.Replace("http://", $"http://sandbox:{Uri.EscapeDataString(sandboxToken)}@", StringComparison.Ordinal);
             env["HTTPS_PROXY"] = env["HTTP_PROXY"] = env["https_proxy"] = env["http_proxy"] = env["ALL_PROXY"] = proxy;
+
+            // Node's built-in fetch and http ignore HTTPS_PROXY unless told (Node 22.21+/24+; older Nodes ignore this
+            // too and reach the proxy by base URL instead).
+            env["NODE_USE_ENV_PROXY"] = "1";
         }
 
         if (Environment.ProxyCaFile is { } ca)

@@ -59,6 +59,7 @@ public sealed class KubernetesSandboxBackendTests : IAsyncLifetime
         var env = container.Env.ToDictionary(e => e.Name);
         Assert.Equal("centaur-placeholder:anthropic", env["ANTHROPIC_API_KEY"].Value);
         Assert.Equal("http://ironproxy.centaur.svc:8080", env["HTTPS_PROXY"].Value);
+        Assert.Equal("1", env["NODE_USE_ENV_PROXY"].Value);
         Assert.Equal("/etc/centaur/proxy-ca/ca.crt", env["SSL_CERT_FILE"].Value);
         Assert.Equal("metadata.name", env["CENTAUR_SANDBOX_ID"].ValueFrom.FieldRef.FieldPath);
     }

@@ -76,6 +76,7 @@ public sealed class IsolationTests(SandboxFixture fixture) : IAsyncLifetime
         Assert.Contains("ANTHROPIC_API_KEY=centaur-placeholder:anthropic-api-key", output, StringComparison.Ordinal);
         Assert.Contains("OPENAI_API_KEY=centaur-placeholder:openai-api-key", output, StringComparison.Ordinal);
         Assert.Contains("HTTPS_PROXY=http://sandbox:sbx1.", output, StringComparison.Ordinal);
+        Assert.Contains("NODE_USE_ENV_PROXY=1", output, StringComparison.Ordinal);
         Assert.Contains("NODE_EXTRA_CA_CERTS=/opt/centaur/ca/proxy-ca.pem", output, StringComparison.Ordinal);
         Assert.Contains("SSL_CERT_FILE=/opt/centaur/ca/proxy-ca.pem", output, StringComparison.Ordinal);
         Assert.Contains("CENTAUR_API_URL=http://127.0.0.1:8788", output, StringComparison.Ordinal);

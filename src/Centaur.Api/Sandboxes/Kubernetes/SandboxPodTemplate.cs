@@ -39,6 +39,7 @@ internal sealed class SandboxPodTemplate(KubernetesSandboxOptions options)
             }
 
             env["NO_PROXY"] = env["no_proxy"] = "localhost,127.0.0.1,::1";
+            env["NODE_USE_ENV_PROXY"] = "1"; // Node's built-in fetch honours HTTPS_PROXY only when told (22.21+/24+)
         }
 
         if (options.ApiUrl is { Length: > 0 } api)
