@@ -190,6 +190,7 @@ for round in $(seq 1 "$ROUNDS"); do
       cell "wrk-bare-$c-$shape" "$bare_pid" run_wrk "$c" "$bare"
       cell "hey-direct-$c-$shape" 0 run_hey "$c" "$direct"
       cell "hey-mitm-$c-$shape" "$px_pid" run_hey "$c" -x "http://sandbox:$token@127.0.0.1:$px_port" -H "x-api-key: centaur-placeholder:bench" https://bench.test/v1/messages
+      cell "hey-bare-$c-$shape" "$bare_pid" run_hey "$c" "$bare"
       cell "hey-baretls-$c-$shape" "$bare_pid" run_hey "$c" "$bare_tls"
     done
   done
@@ -215,7 +216,7 @@ printf '%-8s %-26s %-8s %4s %10s %9s %9s %10s %12s %10s %10s %10s\n' tool path c
 for shape in $shapes; do
   for c in $CONNECTIONS; do
     [ "$shape" = shared ] || [ "$c" = "$high" ] || continue
-    for pair in "wrk direct" "wrk reverse" "wrk bare" "hey direct" "hey mitm" "hey baretls"; do
+    for pair in "wrk direct" "wrk reverse" "wrk bare" "hey direct" "hey mitm" "hey bare" "hey baretls"; do
       read -r tool path <<<"$pair"
       k="$tool-$path-$c-$shape"; base="$tool-direct-$c-$shape"
       case $path in mitm) label='MITM (CONNECT+TLS)';; reverse) label='reverse (/bench route)';; bare) label='bare YARP (floor)';; baretls) label='bare YARP + TLS (floor)';; *) label='direct (baseline)';; esac
@@ -231,6 +232,7 @@ printf 'handshake p50 (curl time_appconnect, new connection each, %d each): dire
 echo "cores: shared = tool, upstream and hop on every core; own = tool and upstream on core 0, the hop and its Postgres on core 1"
 echo "bare YARP: the same upstream through YARP's forwarder alone (no identity, policy, audit, telemetry): the floor for any Kestrel + YARP hop"
 echo "bare YARP + TLS: the same forwarder behind Kestrel's own TLS (hey speaks TLS to it, as inside a tunnel): the floor for the MITM path"
+echo "hey through the bare forwarder (no TLS on either side of it): what any hop costs when hey is the load tool"
 echo "hop_cpu_us / up_cpu_us / pg_cpu_us: CPU time per request of the proxy (or bare forwarder), the upstream and Postgres (the audit), from /proc"
 
 # For bench/run: RESULT|figure|measured|baseline|unit|target. The issue's targets: added p50 at concurrency 1;
@@ -256,10 +258,10 @@ done
 printf 'RESULT|proxy: MITM handshake, leaf cached, p50 (vs a direct TLS handshake)|%.3f|%.3f|ms|\n' "$hs_cached" "$hs_direct"
 printf 'RESULT|proxy: MITM handshake, leaf cached, p50 (vs a new host: leaf minted)|%.3f|%.3f|ms|ratio<1\n' "$hs_cached" "$hs_minted"
 for shape in $shapes; do
-  for pair in "wrk bare" "hey baretls"; do
+  for pair in "wrk bare" "hey bare" "hey baretls"; do
     read -r tool path <<<"$pair"
     awk -v c="$high" -v n="$ROUNDS" -v r="${sum_rps[$tool-$path-$high-$shape]}" -v br="${sum_rps[$tool-direct-$high-$shape]}" \
-        -v s="$([ "$shape" = own ] && echo 'on its own core' || echo 'shared cores')" -v label="$([ "$path" = bare ] && echo 'bare YARP forwarder' || echo 'bare YARP forwarder behind TLS')" \
+        -v s="$([ "$shape" = own ] && echo 'on its own core' || echo 'shared cores')" -v label="$([ "$path" = bare ] && echo "bare YARP forwarder, $tool" || echo "bare YARP forwarder behind TLS, $tool")" \
       'BEGIN { printf "RESULT|proxy: %s (floor), c=%d, %s, throughput (vs direct)|%.0f|%.0f|req/s|\n", label, c, s, r/n, br/n }'
   done
 done
