@@ -4,11 +4,11 @@
 // The floor for the proxy benchmark: YARP's IHttpForwarder on Kestrel and nothing else (no identity, policy,
 // credential swap, audit, telemetry), with the same upstream client settings as IronProxy (HTTP/2 first, no
 // decompression, cookies or redirects). What IronProxy costs above this row is its own work; what this row costs
-// above direct is the price of any Kestrel + YARP hop on these cores. With --tls-port it also terminates TLS (a
-// self-signed ECDSA certificate, HTTP/1.1 and HTTP/2), the floor for the MITM path: a CONNECT tunnel is a TLS hop.
+// above direct is the price of any Kestrel + YARP hop on these cores. With --tls-port and --tls-pfx (the fake
+// upstream's throwaway certificate) it also terminates TLS, HTTP/1.1 and HTTP/2: the floor for the MITM path, since
+// a CONNECT tunnel is a TLS hop.
 using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Yarp.ReverseProxy.Forwarder;
@@ -20,6 +20,7 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();
 builder.Services.AddHttpForwarder();
 var tlsPort = Array.IndexOf(args, "--tls-port") is var at and >= 0 ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : 0;
+var tlsPfx = tlsPort > 0 ? args[Array.IndexOf(args, "--tls-pfx") + 1] : null;
 builder.WebHost.ConfigureKestrel(k =>
 {
     k.Listen(IPAddress.Loopback, port);
@@ -28,7 +29,7 @@ builder.WebHost.ConfigureKestrel(k =>
         k.Listen(IPAddress.Loopback, tlsPort, l =>
         {
             l.Protocols = HttpProtocols.Http1AndHttp2;
-            l.UseHttps(SelfSigned());
+            l.UseHttps(X509CertificateLoader.LoadPkcs12FromFile(tlsPfx!, null));
         });
     }
 });
@@ -53,15 +54,3 @@ var config = new ForwarderRequestConfig
 var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
 app.Run(async context => await forwarder.SendAsync(context, upstream, invoker, config, HttpTransformer.Default));
 app.Run();
-
-static X509Certificate2 SelfSigned()
-{
-    using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-    var request = new CertificateRequest("CN=bench.test", key, HashAlgorithmName.SHA256);
-    var san = new SubjectAlternativeNameBuilder();
-    san.AddDnsName("bench.test");
-    san.AddIpAddress(IPAddress.Loopback);
-    request.CertificateExtensions.Add(san.Build());
-    using var self = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
-    return X509CertificateLoader.LoadPkcs12(self.Export(X509ContentType.Pkcs12), null);
-}

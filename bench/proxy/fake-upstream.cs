@@ -21,7 +21,13 @@ request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false,
 request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyCertSign, true));
 using var self = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
 File.WriteAllText(caOut, self.ExportCertificatePem() + "\n");
-var certificate = X509CertificateLoader.LoadPkcs12(self.Export(X509ContentType.Pkcs12), null);
+var pkcs12 = self.Export(X509ContentType.Pkcs12);
+if (Array.IndexOf(args, "--pfx-out") is var at and >= 0)
+{
+    File.WriteAllBytes(args[at + 1], pkcs12); // the bench's TLS floor serves the same throwaway certificate
+}
+
+var certificate = X509CertificateLoader.LoadPkcs12(pkcs12, null);
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.ClearProviders();

@@ -26,6 +26,7 @@ missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v hey >/dev/null || missing+=(hey)
 command -v psql >/dev/null || missing+=(postgresql-client)
+command -v ss >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
@@ -60,19 +61,20 @@ done
 
 # The fake upstream (HTTPS, h1 + h2).
 up_port=$(free_port)
-dotnet run bench/proxy/fake-upstream.cs -c Release -- --port "$up_port" --ca-out "$work/upstream-ca.pem" >"$work/upstream.log" 2>&1 &
+dotnet run bench/proxy/fake-upstream.cs -c Release -- --port "$up_port" --ca-out "$work/upstream-ca.pem" --pfx-out "$work/upstream.pfx" >"$work/upstream.log" 2>&1 &
 pids+=($!)
 wait_http "https://127.0.0.1:$up_port/"
-up_pid=$(pgrep -P "${pids[-1]}" | head -1); up_pid=${up_pid:-${pids[-1]}}
+listener_pid() { ss -ltnpH "sport = :$1" | grep -oP 'pid=\K[0-9]+' | head -1; }
+# dotnet run's child serves the port (its other children, a build, come and go): CPU is read from the listener.
+up_pid=$(listener_pid "$up_port")
 
 # The floor: a bare YARP forwarder to the same upstream (no policy, audit or telemetry), for reference; its second
 # port terminates TLS first, the floor for the MITM path (hey speaks TLS to it as it does inside a CONNECT tunnel).
 bare_port=$(free_port); bare_tls_port=$(free_port)
-dotnet run bench/proxy/bare-forwarder.cs -c Release -- --port "$bare_port" --tls-port "$bare_tls_port" --upstream "https://127.0.0.1:$up_port" >"$work/bare.log" 2>&1 &
+dotnet run bench/proxy/bare-forwarder.cs -c Release -- --port "$bare_port" --tls-port "$bare_tls_port" --tls-pfx "$work/upstream.pfx" --upstream "https://127.0.0.1:$up_port" >"$work/bare.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$bare_port/v1/messages"
-# The listener's owner is the forwarder itself (dotnet run's child); CPU is read from that process.
-bare_pid=$(ss -ltnpH "sport = :$bare_port" | grep -oP 'pid=\K[0-9]+' | head -1)
+bare_pid=$(listener_pid "$bare_port")
 
 psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d centaur \
   -v connect_to="127.0.0.1:$up_port" -v ca="$(cat "$work/upstream-ca.pem")" <<'SQL'
