@@ -4,8 +4,9 @@ using System.Text.Json;
 namespace Centaur.Tests.IronProxy;
 
 /// <summary>
-/// Node as sandboxes run it, with no packages: its built-in fetch ignores HTTPS_PROXY, so it reaches the proxy by
-/// base URL (reverse mode); its core http/tls modules speak CONNECT like any HTTPS_PROXY-aware library.
+/// Node as sandboxes run it, with no packages: its built-in fetch ignores HTTPS_PROXY (before Node 22.21/24, where
+/// the NODE_USE_ENV_PROXY=1 sandboxes carry turns it on; this machine has Node 20), so it reaches the proxy by base
+/// URL (reverse mode); its core http/tls modules speak CONNECT like any HTTPS_PROXY-aware library.
 /// </summary>
 [Collection(IronProxyCollection.Name)]
 public sealed class NodeClientTests(IronProxyFixture fixture)
