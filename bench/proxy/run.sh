@@ -147,9 +147,9 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Postgres: the postmaster's own and its reaped children's time (cutime + cstime keep what exited backends spent),
 # plus the backends alive now.
 pg_ticks() {
-  local pm t pid; pm=$(head -1 "$work/pg/postmaster.pid")
-  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
-  for pid in $(pgrep -P "$pm"); do t=$(( t + $(ticks "$pid" 2>/dev/null || echo 0) )); done
+  local pids t pid; pids=($(pg_pids))
+  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/${pids[0]}/stat")
+  for pid in "${pids[@]:1}"; do t=$(( t + $(ticks "$pid" 2>/dev/null || echo 0) )); done
   echo "$t"
 }
 per_request() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$2" -v d="$DURATION" 'BEGIN { print (r > 0 ? t * 1e6 / hz / (r * d) : 0) }'; }
